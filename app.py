@@ -1,0 +1,50 @@
+"""ec2-warden's Lambda handlers. Each parses nothing itself: it hands the event to chalicelib."""
+
+import os
+
+from chalice import Chalice, ConvertToMiddleware
+
+from chalicelib.entry import handle_event, handle_sweep
+from chalicelib.log import logger
+from chalicelib.scope import (
+    CLOUDTRAIL_DETAIL_TYPE,
+    EC2_CALLS,
+    STATE_CHANGE_DETAIL_TYPE,
+    STATES_HANDLED,
+)
+
+app = Chalice(app_name="ec2-warden")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(correlation_id_path="id")))
+
+# The schedule is fixed when the app is loaded: `chalice package/deploy` loads it with the stage's
+# environment variables set, so SWEEP_SCHEDULE in .chalice/config.json picks the rate per stage.
+SWEEP_SCHEDULE = os.environ.get("SWEEP_SCHEDULE", "rate(1 hour)")
+
+
+@app.on_cw_event(
+    {
+        "source": ["aws.ec2"],
+        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+        "detail": {"eventSource": ["ec2.amazonaws.com"], "eventName": list(EC2_CALLS)},
+    },
+    name="on_ec2_api_call",
+)
+def on_ec2_api_call(event):
+    return handle_event(event.to_dict(), event.context)
+
+
+@app.on_cw_event(
+    {
+        "source": ["aws.ec2"],
+        "detail-type": [STATE_CHANGE_DETAIL_TYPE],
+        "detail": {"state": list(STATES_HANDLED)},
+    },
+    name="on_instance_state_change",
+)
+def on_instance_state_change(event):
+    return handle_event(event.to_dict(), event.context)
+
+
+@app.schedule(SWEEP_SCHEDULE, name="sweep")
+def sweep(event):
+    return handle_sweep(event.to_dict(), event.context)

@@ -1,0 +1,170 @@
+"""The one mapper from ec2-warden findings to the AWS Security Finding Format (ASFF). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .model import Finding, Instance, PriorFinding, Resolution, Severity
+
+SCHEMA_VERSION = "2018-10-08"
+GENERATOR_PREFIX = "ec2-warden/"
+PRODUCT_NAME = "ec2-warden"
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 1024
+MAX_TAGS = 50  # ASFF caps Resources[].Tags; EC2 allows 50 tags an instance anyway
+
+FINDING_TYPES: Mapping[str, tuple[str, ...]] = {
+    "public-exposure": (
+        "Software and Configuration Checks/AWS Security Best Practices/Network Reachability",
+        "Effects/Data Exposure",
+    ),
+}
+
+
+def product_arn(account: str, region: str) -> str:
+    return f"arn:aws:securityhub:{region}:{account}:product/{account}/default"
+
+
+def generator_id(check: str) -> str:
+    return f"{GENERATOR_PREFIX}{check}"
+
+
+def finding_to_asff(
+    finding: Finding, now: datetime, *, instance: Instance | None = None, prior: PriorFinding | None = None
+) -> dict[str, Any]:
+    """A FAILED, ACTIVE finding. FirstObservedAt and CreatedAt survive updates through `prior`."""
+    stamp = _utc_iso(now)
+    first = prior.first_observed_at if prior else stamp
+    return {
+        "SchemaVersion": SCHEMA_VERSION,
+        "Id": finding.id,
+        "ProductArn": product_arn(finding.account, finding.region),
+        "ProductName": PRODUCT_NAME,
+        "CompanyName": PRODUCT_NAME,
+        "GeneratorId": generator_id(finding.check.value),
+        "AwsAccountId": finding.account,
+        "Region": finding.region,
+        "Types": list(FINDING_TYPES.get(finding.check.value, ("Software and Configuration Checks",))),
+        "FirstObservedAt": first,
+        "LastObservedAt": stamp,
+        "CreatedAt": first,
+        "UpdatedAt": stamp,
+        "Severity": {"Label": finding.severity.value},
+        "Title": clip(finding.title, TITLE_LIMIT),
+        "Description": clip(finding.description, DESCRIPTION_LIMIT),
+        "Remediation": {"Recommendation": {"Text": clip(finding.remediation, 512)}},
+        "ProductFields": {
+            "ec2-warden/Check": finding.check.value,
+            "ec2-warden/ResourceId": finding.resource_id,
+        },
+        "Resources": [_instance_resource(finding, instance)],
+        "Compliance": {"Status": "FAILED"},
+        "RecordState": "ACTIVE",
+    }
+
+
+def resolution_to_asff(resolution: Resolution, account: str, region: str, now: datetime) -> dict[str, Any]:
+    """The same finding re-imported as PASSED and ARCHIVED, so a fixed problem clears itself."""
+    prior = resolution.prior
+    stamp = _utc_iso(now)
+    return {
+        "SchemaVersion": SCHEMA_VERSION,
+        "Id": resolution.finding_id,
+        "ProductArn": product_arn(account, region),
+        "ProductName": PRODUCT_NAME,
+        "CompanyName": PRODUCT_NAME,
+        "GeneratorId": generator_id(resolution.check),
+        "AwsAccountId": account,
+        "Region": region,
+        "Types": list(FINDING_TYPES.get(resolution.check, ("Software and Configuration Checks",))),
+        "FirstObservedAt": prior.first_observed_at,
+        "LastObservedAt": stamp,
+        "CreatedAt": prior.first_observed_at,
+        "UpdatedAt": stamp,
+        "Severity": {"Label": Severity.INFORMATIONAL.value},
+        "Title": clip(f"Resolved: {prior.title}", 256),
+        "Description": clip(f"{resolution.reason}. Was: {prior.description}", 1024),
+        "ProductFields": {
+            "ec2-warden/Check": resolution.check,
+            "ec2-warden/ResourceId": resolution.resource_id,
+            "ec2-warden/ResolvedBecause": clip(resolution.reason, 256),
+        },
+        "Resources": [
+            {
+                "Type": "AwsEc2Instance",
+                "Id": f"arn:aws:ec2:{region}:{account}:instance/{resolution.resource_id}",
+                "Partition": "aws",
+                "Region": region,
+            }
+        ],
+        "Compliance": {"Status": "PASSED"},
+        "RecordState": "ARCHIVED",
+    }
+
+
+def prior_from_asff(raw: Mapping[str, Any]) -> PriorFinding | None:
+    """Read back a finding ec2-warden posted; None for anything that is not one of ours."""
+    generator = str(raw.get("GeneratorId", ""))
+    if not generator.startswith(GENERATOR_PREFIX):
+        return None
+    fields = raw.get("ProductFields") or {}
+    resource_id = fields.get("ec2-warden/ResourceId")
+    if not resource_id:
+        resources = raw.get("Resources") or [{}]
+        resource_id = str(resources[0].get("Id", "")).rsplit("/", 1)[-1]
+    try:
+        severity = Severity(str((raw.get("Severity") or {}).get("Label", "INFORMATIONAL")))
+    except ValueError:
+        severity = Severity.INFORMATIONAL
+    return PriorFinding(
+        id=str(raw["Id"]),
+        check=generator[len(GENERATOR_PREFIX) :],
+        resource_id=resource_id,
+        severity=severity,
+        title=str(raw.get("Title", "")),
+        description=str(raw.get("Description", "")),
+        first_observed_at=str(raw.get("FirstObservedAt") or raw.get("CreatedAt") or ""),
+        updated_at=str(raw.get("UpdatedAt", "")),
+    )
+
+
+def _instance_resource(finding: Finding, instance: Instance | None) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "Type": "AwsEc2Instance",
+        "Id": f"arn:aws:ec2:{finding.region}:{finding.account}:instance/{finding.resource_id}",
+        "Partition": "aws",
+        "Region": finding.region,
+    }
+    if instance is None:
+        return resource
+    if instance.tags:
+        resource["Tags"] = {k[:128]: v[:256] for k, v in list(instance.tags.items())[:MAX_TAGS]}
+    details: dict[str, Any] = {
+        "Type": instance.instance_type,
+        "ImageId": instance.image_id,
+        "IpV4Addresses": [a for a in (*instance.public_ipv4_addresses, *_private_ips(instance)) if a],
+        "IpV6Addresses": list(instance.ipv6_addresses),
+        "VpcId": instance.vpc_id,
+        "SubnetId": instance.subnet_id,
+        "NetworkInterfaces": [{"NetworkInterfaceId": e.id} for e in instance.network_interfaces],
+    }
+    if instance.launch_time is not None:
+        details["LaunchedAt"] = _utc_iso(instance.launch_time)
+    resource["Details"] = {"AwsEc2Instance": {k: v for k, v in details.items() if v not in (None, "", [])}}
+    return resource
+
+
+def _private_ips(instance: Instance) -> list[str]:
+    return [e.private_ip for e in instance.network_interfaces if e.private_ip]
+
+
+def _utc_iso(ts: datetime) -> str:
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

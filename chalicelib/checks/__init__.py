@@ -1,0 +1,25 @@
+"""Checks: pure functions `(snapshot, settings, now) -> CheckResult`. No AWS, no clock, no environment.
+
+The registry maps each public check name to its function; the pipeline runs them in this order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+
+from ..model import CheckName, CheckResult, Snapshot
+from ..settings import Settings
+from .exposure import detect_public_exposure
+
+CheckFn = Callable[[Snapshot, Settings, datetime], CheckResult]
+
+CHECKS: Mapping[CheckName, CheckFn] = MappingProxyType(
+    {
+        CheckName.PUBLIC_EXPOSURE: detect_public_exposure,
+    }
+)
+
+
+def run_checks(snapshot: Snapshot, settings: Settings, now: datetime) -> list[CheckResult]:
+    return [check(snapshot, settings, now) for check in CHECKS.values()]

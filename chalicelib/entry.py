@@ -1,0 +1,83 @@
+"""Lambda entry points behind app.py's handlers: settings, clients, clock, then the pipeline.
+
+Kept out of app.py so that app.py stays a list of thin handlers and so that tests can call the
+same functions the handlers call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .clients import AwsClients
+from .log import logger
+from .model import ReadError, Report
+from .pipeline import run
+from .scope import EventError, Scope, scope_from_event, sweep_scope
+from .settings import Settings, load_settings
+
+# Clients cost ~0.3 s each to build; a warm Lambda keeps them. The call count is per run (a delta).
+_CLIENTS: dict[tuple[str, str | None], AwsClients] = {}
+
+
+def clients_for(region: str, settings: Settings, endpoint_url: str | None = None) -> AwsClients:
+    key = (region, endpoint_url)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = AwsClients(region, endpoint_url=endpoint_url, max_attempts=settings.aws_max_attempts)
+    return _CLIENTS[key]
+
+
+def handle_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """An EventBridge event (CloudTrail call or state change) -> the report as a dict."""
+    settings = load_settings()
+    try:
+        scope = scope_from_event(event)
+    except EventError as exc:
+        logger.error("malformed event refused", extra={"error": str(exc)})
+        report = Report(mode=settings.mode, trigger="invalid-event", account=None, region=None)
+        report.errors.append(ReadError("event", str(exc)))
+        return report.to_dict()
+    return _run(scope, settings, context)
+
+
+def handle_sweep(event: Mapping[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
+    """A scheduled sweep of every instance in this function's account and region."""
+    settings = load_settings()
+    account = _account_of(context)
+    region = settings.region or _region_of(context)
+    if region is None:
+        raise EventError("no region: set AWS_REGION (Lambda sets it) or pass one")
+    return _run(sweep_scope(account, region), settings, context)
+
+
+def _run(scope: Scope, settings: Settings, context: Any) -> dict[str, Any]:
+    region = scope.region or settings.region or _region_of(context)
+    if region is None:
+        raise EventError("the event names no region and AWS_REGION is not set")
+    report = run(scope, settings, clients_for(region, settings), datetime.now(UTC))
+    logger.info(
+        "run finished",
+        extra={
+            "trigger": report.trigger,
+            "findings": len(report.findings),
+            "resolved": len(report.resolved),
+            "errors": len(report.errors),
+            "api_calls": sum(report.api_calls.values()),
+        },
+    )
+    return report.to_dict()
+
+
+def _account_of(context: Any) -> str | None:
+    arn = getattr(context, "invoked_function_arn", None)
+    if isinstance(arn, str) and arn.count(":") >= 5:
+        account = arn.split(":")[4]
+        return account if account.isdigit() and len(account) == 12 else None
+    return None
+
+
+def _region_of(context: Any) -> str | None:
+    arn = getattr(context, "invoked_function_arn", None)
+    if isinstance(arn, str) and arn.count(":") >= 5:
+        return arn.split(":")[3] or None
+    return None

@@ -1,0 +1,344 @@
+"""Plain data that crosses module boundaries: what the snapshot read, what checks found, what the
+plan wants done, and what the report says. No boto3 here; raw AWS dicts never leave their adapter."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+
+class Severity(enum.StrEnum):
+    INFORMATIONAL = "INFORMATIONAL"
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
+
+class CheckName(enum.StrEnum):
+    """Public check names: users filter and script on these, so they only ever get added."""
+
+    PUBLIC_EXPOSURE = "public-exposure"
+
+
+class Mode(enum.StrEnum):
+    AUDIT = "audit"
+    NOTIFY = "notify"
+    ENFORCE = "enforce"
+
+
+class ActionKind(enum.StrEnum):
+    IMPORT_FINDINGS = "import-findings"
+    RESOLVE_FINDINGS = "resolve-findings"
+
+
+# Which modes may carry out each kind of action. Everything else is printed, not done.
+ACTION_MODES: Mapping[ActionKind, frozenset[Mode]] = MappingProxyType(
+    {
+        ActionKind.IMPORT_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
+        ActionKind.RESOLVE_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
+    }
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the snapshot reads
+
+
+@dataclass(frozen=True)
+class NetworkInterface:
+    id: str
+    device_index: int
+    group_ids: tuple[str, ...]
+    private_ip: str | None = None
+    public_ip: str | None = None
+    # An Elastic IP is public by definition, whatever its address looks like (moto hands out 127.x).
+    public_ip_is_elastic: bool = False
+    ipv6_addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    state: str
+    account: str
+    region: str
+    instance_type: str = ""
+    image_id: str = ""
+    vpc_id: str | None = None
+    subnet_id: str | None = None
+    launch_time: datetime | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    network_interfaces: tuple[NetworkInterface, ...] = ()
+    # Instance-level view, used when an instance reports no interfaces (EC2-Classic era records).
+    public_ip: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str | None:
+        return self.tags.get("Name")
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:ec2:{self.region}:{self.account}:instance/{self.id}"
+
+    @property
+    def all_group_ids(self) -> tuple[str, ...]:
+        seen: dict[str, None] = dict.fromkeys(self.security_group_ids)
+        for eni in self.network_interfaces:
+            seen.update(dict.fromkeys(eni.group_ids))
+        return tuple(seen)
+
+    @property
+    def public_ipv4_addresses(self) -> tuple[str, ...]:
+        found = [eni.public_ip for eni in self.network_interfaces if eni.public_ip]
+        if not found and self.public_ip:
+            found.append(self.public_ip)
+        return tuple(found)
+
+    @property
+    def ipv6_addresses(self) -> tuple[str, ...]:
+        return tuple(a for eni in self.network_interfaces for a in eni.ipv6_addresses)
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    protocol: str  # "-1" (all), "tcp", "udp", "icmp", "icmpv6" or an IANA number as a string
+    from_port: int | None = None
+    to_port: int | None = None
+    ipv4_ranges: tuple[str, ...] = ()
+    ipv6_ranges: tuple[str, ...] = ()
+    referenced_group_ids: tuple[str, ...] = ()
+    prefix_list_ids: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.protocol == "-1":
+            return "all traffic"
+        if self.from_port is None or self.from_port == -1:
+            return f"{self.protocol} all"
+        if self.from_port == self.to_port:
+            return f"{self.protocol} {self.from_port}"
+        return f"{self.protocol} {self.from_port}-{self.to_port}"
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    id: str
+    name: str = ""
+    vpc_id: str | None = None
+    ingress: tuple[IngressRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class PriorFinding:
+    """A finding ec2-warden posted earlier and that is still open in Security Hub."""
+
+    id: str
+    check: str
+    resource_id: str
+    severity: Severity
+    title: str
+    description: str
+    first_observed_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class ReadError:
+    where: str  # "service:Operation" or a component name
+    message: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    account: str
+    region: str
+    taken_at: datetime
+    is_sweep: bool
+    instances: tuple[Instance, ...]
+    security_groups: Mapping[str, SecurityGroup]
+    # True when every group the instances use was read; a check must not judge on half the facts.
+    security_groups_complete: bool = True
+    # Ids the scope named that DescribeInstances no longer knows (terminated and gone, or a typo).
+    missing_instance_ids: tuple[str, ...] = ()
+    # None means "not read" (audit mode reads no Security Hub state); {} means "read, none open".
+    prior_findings: Mapping[str, PriorFinding] | None = None
+    errors: tuple[ReadError, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# What checks find
+
+
+def finding_id_prefix(account: str, region: str) -> str:
+    return f"ec2-warden/{account}/{region}/"
+
+
+def finding_id(account: str, region: str, check: str, resource_id: str) -> str:
+    """Deterministic, so a re-import updates the same finding instead of adding one."""
+    return f"{finding_id_prefix(account, region)}{check}/{resource_id}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: CheckName
+    resource_id: str
+    account: str
+    region: str
+    severity: Severity
+    title: str
+    description: str
+    remediation: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return finding_id(self.account, self.region, self.check, self.resource_id)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check concluded about the instances in scope.
+
+    `passed` resolves old findings; `not_evaluated` never does (the facts were missing)."""
+
+    check: CheckName
+    findings: tuple[Finding, ...] = ()
+    passed: frozenset[str] = frozenset()
+    not_evaluated: frozenset[str] = frozenset()
+    skipped: Mapping[str, int] = field(default_factory=dict)  # reason -> count, e.g. {"not running": 3}
+
+
+# ---------------------------------------------------------------------------------------------
+# What the plan decides and apply carries out
+
+
+class FindingStatus(enum.StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    REFRESHED = "refreshed"  # unchanged, re-imported so Security Hub keeps it (it ages findings out)
+    UNCHANGED = "unchanged"
+    UNKNOWN = "unknown"  # prior state not read (audit mode)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    finding_id: str
+    check: str
+    resource_id: str
+    reason: str
+    prior: PriorFinding
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    resource_ids: tuple[str, ...]
+    reason: str
+    findings: tuple[Finding, ...] = ()
+    resolutions: tuple[Resolution, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    findings: tuple[Finding, ...]
+    statuses: Mapping[str, FindingStatus]
+    resolutions: tuple[Resolution, ...]
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    kind: ActionKind
+    resource_ids: tuple[str, ...]
+    done: bool
+    error: str | None = None
+    reason: str = ""
+    failed_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Report:
+    """The one summary of a run: returned by handlers, printed by the CLI. Keys are public."""
+
+    mode: Mode
+    trigger: str
+    account: str | None
+    region: str | None
+    instance_ids: tuple[str, ...] = ()
+    event_id: str | None = None
+    ignored: str | None = None
+    census: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    statuses: dict[str, FindingStatus] = field(default_factory=dict)
+    resolved: list[str] = field(default_factory=list)
+    actions: list[ActionOutcome] = field(default_factory=list)
+    errors: list[ReadError] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def completed(self) -> bool:
+        """False when the run could not read what it needed to judge anything."""
+        return not any(e.where == "snapshot" for e in self.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode.value,
+            "trigger": self.trigger,
+            "event_id": self.event_id,
+            "ignored": self.ignored,
+            "scope": {
+                "account": self.account,
+                "region": self.region,
+                "instances": list(self.instance_ids),
+            },
+            "census": dict(self.census),
+            "findings": [
+                {
+                    "id": f.id,
+                    "check": f.check.value,
+                    "resource_id": f.resource_id,
+                    "severity": f.severity.value,
+                    "title": f.title,
+                    "status": self.statuses.get(f.id, FindingStatus.UNKNOWN).value,
+                    "details": _jsonable(f.details),
+                }
+                for f in self.findings
+            ],
+            "resolved": list(self.resolved),
+            "actions": [
+                {
+                    "kind": a.kind.value,
+                    "resource_ids": list(a.resource_ids),
+                    "done": a.done,
+                    "error": a.error,
+                    "reason": a.reason,
+                }
+                for a in self.actions
+            ],
+            "errors": [{"where": e.where, "message": e.message} for e in self.errors],
+            "api_calls": dict(sorted(self.api_calls.items())),
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

@@ -1,0 +1,118 @@
+"""The one flow: scope -> snapshot -> checks -> plan -> apply -> report.
+
+Every handler and every CLI command ends here, so an event replayed on a laptop takes exactly
+the path it takes in Lambda."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .apply import apply_plan
+from .checks import run_checks
+from .clients import AwsClients
+from .log import logger
+from .model import ActionKind, Mode, ReadError, Report
+from .plan import plan_actions
+from .scope import Scope, scope_from_event
+from .settings import Settings
+from .snapshot import SnapshotError, take_snapshot
+
+
+def run_event(event: Mapping[str, Any], settings: Settings, clients: AwsClients, now: datetime) -> Report:
+    """Parse an event (EventError if it is not one) and run the pipeline on its scope."""
+    return run(scope_from_event(event), settings, clients, now)
+
+
+def run(scope: Scope, settings: Settings, clients: AwsClients, now: datetime) -> Report:
+    region = scope.region or clients.region
+    report = Report(
+        mode=settings.mode,
+        trigger=scope.trigger,
+        account=scope.account,
+        region=region,
+        event_id=scope.event_id,
+    )
+    if scope.ignored:
+        report.ignored = scope.ignored
+        logger.info("event ignored", extra={"trigger": scope.trigger, "reason": scope.ignored})
+        return report
+
+    clients = clients.for_region(region)
+    calls_before = clients.counter.snapshot()
+    try:
+        _run_stages(scope, settings, clients, now, report)
+    finally:
+        report.api_calls = _delta(clients.counter.snapshot(), calls_before)
+    return report
+
+
+def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: datetime, report: Report) -> None:
+    try:
+        snapshot = take_snapshot(scope, clients, now, read_prior=settings.mode is not Mode.AUDIT)
+    except SnapshotError as exc:
+        report.errors.append(ReadError("snapshot", str(exc)))
+        logger.error("snapshot failed", extra={"trigger": scope.trigger, "error": str(exc)})
+        return
+    report.account = snapshot.account
+    report.instance_ids = tuple(i.id for i in snapshot.instances)
+    report.errors.extend(snapshot.errors)
+    report.census = _census(snapshot.instances, snapshot.missing_instance_ids)
+
+    results = run_checks(snapshot, settings, now)
+    for result in results:
+        if result.not_evaluated:
+            report.errors.append(
+                ReadError(
+                    result.check.value,
+                    f"{len(result.not_evaluated)} instance(s) not evaluated, facts missing: "
+                    + ", ".join(sorted(result.not_evaluated)[:10]),
+                )
+            )
+
+    plan = plan_actions(results, snapshot, settings, now)
+    for finding in plan.findings:
+        logger.info(
+            "finding",
+            extra={
+                "instance_id": finding.resource_id,
+                "check": finding.check.value,
+                "severity": finding.severity.value,
+                "status": plan.statuses[finding.id].value,
+                "finding_id": finding.id,
+            },
+        )
+    outcomes = apply_plan(plan, snapshot, clients, settings.mode, now)
+    report.findings = list(plan.findings)
+    report.statuses = dict(plan.statuses)
+    report.actions = outcomes
+    for outcome in outcomes:
+        if outcome.error:
+            report.errors.append(ReadError(f"action:{outcome.kind.value}", outcome.error))
+        if outcome.kind is ActionKind.RESOLVE_FINDINGS and outcome.done:
+            failed = set(outcome.failed_ids)
+            report.resolved.extend(i for i in outcome.resource_ids if i not in failed)
+    for resolution in plan.resolutions:
+        logger.info(
+            "resolution",
+            extra={
+                "instance_id": resolution.resource_id,
+                "check": resolution.check,
+                "reason": resolution.reason,
+                "applied": resolution.finding_id in report.resolved,
+            },
+        )
+
+
+def _census(instances: Any, missing: tuple[str, ...]) -> dict[str, int]:
+    states = Counter(i.state for i in instances)
+    census = {"instances": sum(states.values()), **dict(sorted(states.items()))}
+    if missing:
+        census["missing"] = len(missing)
+    return census
+
+
+def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}

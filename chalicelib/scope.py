@@ -1,0 +1,327 @@
+"""Event -> scope. The only module that knows the shapes of EventBridge and CloudTrail events.
+
+A scope says which instances to look at: the whole region (a sweep), or those an event touches,
+named directly or through a security group or a network interface that the snapshot resolves.
+Events ec2-warden does not act on give a scope with `ignored` set and a reason; events that are
+not events at all raise EventError. Neither leads to any AWS call."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class EventError(ValueError):
+    """The input is not an event ec2-warden can read (shape, types or ids are wrong)."""
+
+
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+STATE_CHANGE_DETAIL_TYPE = "EC2 Instance State-change Notification"
+SCHEDULED_DETAIL_TYPE = "Scheduled Event"
+
+# CloudTrail calls the responders handle. The EventBridge rule in app.py is built from this list.
+EC2_CALLS: tuple[str, ...] = (
+    "RunInstances",
+    "AuthorizeSecurityGroupIngress",
+    "RevokeSecurityGroupIngress",
+    "ModifySecurityGroupRules",
+    "AssociateAddress",
+    "ModifyInstanceAttribute",
+    "ModifyNetworkInterfaceAttribute",
+)
+# State changes that call for a fresh look at the instance.
+STATES_HANDLED: tuple[str, ...] = ("running",)
+
+_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}([0-9a-f]{9})?$")
+_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
+_ENI_ID = re.compile(r"^eni-[0-9a-f]{8}([0-9a-f]{9})?$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]?$")
+
+
+@dataclass(frozen=True)
+class Scope:
+    trigger: str  # "sweep", a CloudTrail eventName, or "state:<name>"
+    account: str | None = None
+    region: str | None = None
+    event_id: str | None = None
+    instance_ids: frozenset[str] = frozenset()
+    group_ids: frozenset[str] = frozenset()
+    network_interface_ids: frozenset[str] = frozenset()
+    ignored: str | None = None
+
+    @property
+    def is_sweep(self) -> bool:
+        return self.trigger == "sweep"
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.instance_ids or self.group_ids or self.network_interface_ids)
+
+
+def sweep_scope(account: str | None = None, region: str | None = None) -> Scope:
+    return Scope(trigger="sweep", account=account, region=region)
+
+
+def scope_from_event(event: Any) -> Scope:
+    """Read an EventBridge event, a raw CloudTrail record or a CloudTrail log file."""
+    if not isinstance(event, Mapping):
+        raise EventError(f"an event is a JSON object, not {type(event).__name__}")
+    if "Records" in event:
+        return _scope_from_log_file(event["Records"])
+    if "detail-type" in event or "detail" in event:
+        return _scope_from_envelope(event)
+    if "eventName" in event:
+        return _scope_from_record(event, event_id=_opt_str(event, "eventID"))
+    raise EventError("not an EventBridge event (no detail-type) nor a CloudTrail record (no eventName)")
+
+
+def _scope_from_envelope(event: Mapping[str, Any]) -> Scope:
+    detail_type = _req_str(event, "detail-type")
+    source = _req_str(event, "source")
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise EventError("detail must be a JSON object")
+    event_id = _opt_str(event, "id")
+    account = _account(event.get("account"), "account")
+    region = _region(event.get("region"), "region")
+    if detail_type == CLOUDTRAIL_DETAIL_TYPE:
+        scope = _scope_from_record(detail, event_id=event_id)
+        return _with_envelope(scope, account, region)
+    if detail_type == STATE_CHANGE_DETAIL_TYPE:
+        if source != "aws.ec2":
+            raise EventError(f"{detail_type} must come from aws.ec2, not {source!r}")
+        instance_id = _instance_id(detail.get("instance-id"), "detail.instance-id")
+        state = _req_str(detail, "state", "detail.state")
+        trigger = f"state:{state}"
+        if state not in STATES_HANDLED:
+            return Scope(trigger, account, region, event_id, ignored=f"state {state!r} needs no check")
+        return Scope(trigger, account, region, event_id, instance_ids=frozenset({instance_id}))
+    if detail_type == SCHEDULED_DETAIL_TYPE:
+        return Scope("sweep", account, region, event_id)
+    return Scope(detail_type, account, region, event_id, ignored=f"detail-type {detail_type!r} is not handled")
+
+
+def _with_envelope(scope: Scope, account: str | None, region: str | None) -> Scope:
+    # The envelope's region is where the rule fired; the record's wins when they differ only if set.
+    return Scope(
+        trigger=scope.trigger,
+        account=scope.account or account,
+        region=scope.region or region,
+        event_id=scope.event_id,
+        instance_ids=scope.instance_ids,
+        group_ids=scope.group_ids,
+        network_interface_ids=scope.network_interface_ids,
+        ignored=scope.ignored,
+    )
+
+
+def _scope_from_log_file(records: Any) -> Scope:
+    if not isinstance(records, list) or not records:
+        raise EventError("Records must be a non-empty list of CloudTrail records")
+    scopes = [
+        _scope_from_record(r, event_id=_opt_str(r, "eventID") if isinstance(r, Mapping) else None) for r in records
+    ]
+    acting = [s for s in scopes if not s.ignored]
+    if not acting:
+        reasons = "; ".join(sorted({s.ignored or "" for s in scopes}))
+        return Scope("Records", scopes[0].account, scopes[0].region, ignored=reasons)
+    places = {(s.account, s.region) for s in acting}
+    if len(places) > 1:
+        raise EventError("the log file spans several accounts or regions; replay one at a time")
+    account, region = places.pop()
+    return Scope(
+        trigger="+".join(sorted({s.trigger for s in acting})),
+        account=account,
+        region=region,
+        instance_ids=frozenset().union(*(s.instance_ids for s in acting)),
+        group_ids=frozenset().union(*(s.group_ids for s in acting)),
+        network_interface_ids=frozenset().union(*(s.network_interface_ids for s in acting)),
+    )
+
+
+def _scope_from_record(record: Any, event_id: str | None) -> Scope:
+    if not isinstance(record, Mapping):
+        raise EventError("a CloudTrail record must be a JSON object")
+    name = _req_str(record, "eventName")
+    source = _opt_str(record, "eventSource")
+    account = _account(record.get("recipientAccountId"), "recipientAccountId")
+    region = _region(record.get("awsRegion"), "awsRegion")
+    base = Scope(trigger=name, account=account, region=region, event_id=event_id)
+    if source is not None and source != "ec2.amazonaws.com":
+        return _ignored(base, f"eventSource {source!r} is not EC2")
+    if record.get("errorCode") is not None:
+        return _ignored(base, f"{name} failed with {record.get('errorCode')}: nothing changed")
+    if name not in EC2_CALLS:
+        return _ignored(base, f"{name} is not a call ec2-warden responds to")
+    params = record.get("requestParameters")
+    response = record.get("responseElements")
+    if params is not None and not isinstance(params, Mapping):
+        raise EventError("requestParameters must be a JSON object")
+    if response is not None and not isinstance(response, Mapping):
+        raise EventError("responseElements must be a JSON object")
+    params = params or {}
+    response = response or {}
+    reader = _READERS[name]
+    found = reader(params, response)
+    if found.is_empty:
+        return _ignored(base, found.ignored or f"{name} names no instance, group or interface")
+    return Scope(
+        trigger=name,
+        account=account,
+        region=region,
+        event_id=event_id,
+        instance_ids=found.instance_ids,
+        group_ids=found.group_ids,
+        network_interface_ids=found.network_interface_ids,
+    )
+
+
+def _ignored(scope: Scope, reason: str) -> Scope:
+    return Scope(scope.trigger, scope.account, scope.region, scope.event_id, ignored=reason)
+
+
+# --- one reader per CloudTrail call ----------------------------------------------------------
+
+
+def _read_run_instances(params: Mapping[str, Any], response: Mapping[str, Any]) -> Scope:
+    items = _items(response.get("instancesSet"), "responseElements.instancesSet")
+    ids = {_instance_id(_field(i, "instanceId"), "instancesSet.items[].instanceId") for i in items}
+    return Scope("RunInstances", instance_ids=frozenset(ids))
+
+
+def _read_group_rule_change(params: Mapping[str, Any], response: Mapping[str, Any]) -> Scope:
+    groups: set[str] = set()
+    wrapped = params.get("ModifySecurityGroupRulesRequest")
+    if isinstance(wrapped, Mapping):
+        params = wrapped
+    for key in ("groupId", "GroupId"):
+        if params.get(key) is not None:
+            groups.add(_group_id(params.get(key), f"requestParameters.{key}"))
+    rules = response.get("securityGroupRuleSet")
+    if rules is not None:
+        for rule in _items(rules, "responseElements.securityGroupRuleSet"):
+            if isinstance(rule, Mapping) and rule.get("groupId") is not None:
+                groups.add(_group_id(rule.get("groupId"), "securityGroupRuleSet.items[].groupId"))
+    if not groups and params.get("groupName") is not None:
+        return Scope("", ignored="the group is named only by groupName (EC2-Classic/default VPC); the sweep covers it")
+    return Scope("", group_ids=frozenset(groups))
+
+
+def _read_associate_address(params: Mapping[str, Any], response: Mapping[str, Any]) -> Scope:
+    if params.get("instanceId") is not None:
+        return Scope("", instance_ids=frozenset({_instance_id(params.get("instanceId"), "instanceId")}))
+    if params.get("networkInterfaceId") is not None:
+        eni = _eni_id(params.get("networkInterfaceId"), "networkInterfaceId")
+        return Scope("", network_interface_ids=frozenset({eni}))
+    return Scope("", ignored="AssociateAddress names neither an instance nor a network interface")
+
+
+def _read_modify_instance_attribute(params: Mapping[str, Any], response: Mapping[str, Any]) -> Scope:
+    if "groupSet" not in params:
+        return Scope("", ignored="ModifyInstanceAttribute changed no security groups")
+    instance = _instance_id(params.get("instanceId"), "requestParameters.instanceId")
+    _items(params.get("groupSet"), "requestParameters.groupSet")
+    return Scope("", instance_ids=frozenset({instance}))
+
+
+def _read_modify_eni_attribute(params: Mapping[str, Any], response: Mapping[str, Any]) -> Scope:
+    if "groupSet" not in params:
+        return Scope("", ignored="ModifyNetworkInterfaceAttribute changed no security groups")
+    eni = _eni_id(params.get("networkInterfaceId"), "requestParameters.networkInterfaceId")
+    _items(params.get("groupSet"), "requestParameters.groupSet")
+    return Scope("", network_interface_ids=frozenset({eni}))
+
+
+_READERS = {
+    "RunInstances": _read_run_instances,
+    "AuthorizeSecurityGroupIngress": _read_group_rule_change,
+    "RevokeSecurityGroupIngress": _read_group_rule_change,
+    "ModifySecurityGroupRules": _read_group_rule_change,
+    "AssociateAddress": _read_associate_address,
+    "ModifyInstanceAttribute": _read_modify_instance_attribute,
+    "ModifyNetworkInterfaceAttribute": _read_modify_eni_attribute,
+}
+
+
+# --- field readers: each failure names the field ---------------------------------------------
+
+
+def _items(container: Any, where: str) -> list[Any]:
+    """CloudTrail's {"items": [...]} lists; {} (as published for empty sets) is an empty list."""
+    if container is None or container == {}:
+        return []
+    if not isinstance(container, Mapping):
+        raise EventError(f"{where} must be an object with items")
+    items = container.get("items", [])
+    if not isinstance(items, list):
+        raise EventError(f"{where}.items must be a list")
+    if len(items) > 1000:
+        raise EventError(f"{where}.items lists {len(items)} entries; EC2 returns at most 1000")
+    return items
+
+
+def _field(item: Any, key: str) -> Any:
+    return item.get(key) if isinstance(item, Mapping) else None
+
+
+def _req_str(obj: Mapping[str, Any], key: str, where: str | None = None) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise EventError(f"{where or key} must be a non-empty string")
+    return value
+
+
+def _opt_str(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise EventError(f"{key} must be a string")
+    return value
+
+
+def _checked(pattern: re.Pattern[str], what: str) -> Any:
+    def check(value: Any, where: str) -> str:
+        if not isinstance(value, str) or not pattern.match(value):
+            raise EventError(f"{where} is not {what}: {str(value)[:40]!r}")
+        return value
+
+    return check
+
+
+_instance_id = _checked(_INSTANCE_ID, "an instance id (i-...)")
+_group_id = _checked(_GROUP_ID, "a security group id (sg-...)")
+_eni_id = _checked(_ENI_ID, "a network interface id (eni-...)")
+
+
+def _account(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ACCOUNT.match(value):
+        raise EventError(f"{where} is not a 12-digit account id: {str(value)[:40]!r}")
+    return value
+
+
+def _region(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _REGION.match(value):
+        raise EventError(f"{where} is not a region name: {str(value)[:40]!r}")
+    return value
+
+
+def describe(scope: Scope) -> str:
+    if scope.is_sweep:
+        return "every instance"
+    parts: list[str] = []
+    for label, ids in (
+        ("instances", scope.instance_ids),
+        ("groups", scope.group_ids),
+        ("interfaces", scope.network_interface_ids),
+    ):
+        if ids:
+            parts.append(f"{label} {', '.join(sorted(ids))}")
+    return "; ".join(parts) or "nothing"

@@ -1,0 +1,141 @@
+"""Settings: one frozen dataclass, read and validated once from the environment.
+
+Every setting is named by its environment variable; a bad value raises SettingsError naming it.
+Nothing here runs at import time (Chalice's test client sets a stage's variables only during an
+invocation), so callers use `load_settings()` when they need the values."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from .model import Mode
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed. The message names the environment variable."""
+
+
+DEFAULT_CRITICAL_PORTS = (22, 3389)
+DEFAULT_HIGH_PORTS = (3306, 5432, 1433, 1521, 6379, 9200, 27017, 11211)
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = Mode.AUDIT
+    region: str | None = None
+    open_cidrs: tuple[str, ...] = ("0.0.0.0/0", "::/0")
+    critical_ports: tuple[int, ...] = DEFAULT_CRITICAL_PORTS
+    high_ports: tuple[int, ...] = DEFAULT_HIGH_PORTS
+    finding_refresh_hours: int = 24
+    aws_max_attempts: int = 5
+    sweep_schedule: str = "rate(1 hour)"
+
+
+# Environment variable -> (field, parser). The README's settings table mirrors this.
+def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
+    return {
+        "WARDEN_MODE": ("mode", _parse_mode),
+        "AWS_REGION": ("region", _parse_region),
+        "EXPOSURE_OPEN_CIDRS": ("open_cidrs", _parse_cidrs),
+        "EXPOSURE_CRITICAL_PORTS": ("critical_ports", _parse_ports),
+        "EXPOSURE_HIGH_PORTS": ("high_ports", _parse_ports),
+        "FINDING_REFRESH_HOURS": ("finding_refresh_hours", _int_between(1, 24 * 80)),
+        "AWS_MAX_ATTEMPTS": ("aws_max_attempts", _int_between(1, 10)),
+        "SWEEP_SCHEDULE": ("sweep_schedule", _parse_schedule),
+    }
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read every setting from `environ` (default: the process environment) and validate it.
+
+    `overrides` are field values that win over the environment (the CLI's flags)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for var, (name, parse) in _parsers().items():
+        raw = env.get(var)
+        if name == "region" and not raw:
+            raw = env.get("AWS_DEFAULT_REGION")
+        if raw is None or raw.strip() == "":
+            continue
+        values[name] = parse(var, raw.strip())
+    known = {f.name for f in fields(Settings)}
+    for name, value in overrides.items():
+        if name not in known:
+            raise SettingsError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = value
+    settings = Settings(**values)
+    if set(settings.critical_ports) & set(settings.high_ports):
+        both = sorted(set(settings.critical_ports) & set(settings.high_ports))
+        raise SettingsError(
+            f"EXPOSURE_CRITICAL_PORTS and EXPOSURE_HIGH_PORTS both list {both}: a port has one severity"
+        )
+    return settings
+
+
+def _parse_mode(var: str, raw: str) -> Mode:
+    try:
+        return Mode(raw.lower())
+    except ValueError:
+        allowed = ", ".join(m.value for m in Mode)
+        raise SettingsError(f"{var}={raw!r} is not a mode; use one of: {allowed}") from None
+
+
+def _parse_region(var: str, raw: str) -> str:
+    parts = raw.split("-")
+    if len(parts) < 3 or not parts[-1].isdigit() or not all(p.isalnum() for p in parts):
+        raise SettingsError(f"{var}={raw!r} is not an AWS region name (like eu-west-1)")
+    return raw
+
+
+def _parse_cidrs(var: str, raw: str) -> tuple[str, ...]:
+    out = []
+    for item in _split(raw):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(f"{var}: {item!r} is not a CIDR (like 0.0.0.0/0 or ::/0)") from None
+    if not out:
+        raise SettingsError(f"{var} is set but lists no CIDR")
+    return tuple(dict.fromkeys(out))
+
+
+def _parse_ports(var: str, raw: str) -> tuple[int, ...]:
+    out = []
+    for item in _split(raw):
+        if not item.isdigit() or not 0 <= int(item) <= 65535:
+            raise SettingsError(f"{var}: {item!r} is not a port number (0-65535)")
+        out.append(int(item))
+    return tuple(sorted(set(out)))
+
+
+def _int_between(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(var: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{var}={raw!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise SettingsError(f"{var}={value} is out of range ({low} to {high})")
+        return value
+
+    return parse
+
+
+def _parse_schedule(var: str, raw: str) -> str:
+    if not (raw.startswith("rate(") or raw.startswith("cron(")) or not raw.endswith(")"):
+        raise SettingsError(f"{var}={raw!r} must be an EventBridge rate(...) or cron(...) expression")
+    return raw
+
+
+def _split(raw: str) -> list[str]:
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(_parsers())

@@ -1,0 +1,93 @@
+"""Scope -> snapshot: every fact the checks and the plan need, read in the fewest calls the APIs allow.
+
+Read only. A failure to read instances is fatal (SnapshotError): nothing can be judged. A failure
+in a later read is recorded in `Snapshot.errors` and marks what it left unknown, so that checks
+do not judge, and the plan does not resolve, on missing facts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..apply.securityhub import SecurityHubAdapter
+from ..clients import AWS_ERRORS, AwsClients
+from ..clients import aws_error_message as _aws_message
+from ..model import Instance, PriorFinding, ReadError, SecurityGroup, Snapshot
+from ..scope import Scope
+from . import ec2 as ec2_reads
+
+
+class SnapshotError(RuntimeError):
+    """The snapshot could not read what every check needs (the instances in scope)."""
+
+
+def take_snapshot(scope: Scope, clients: AwsClients, now: datetime, *, read_prior: bool) -> Snapshot:
+    region = scope.region or clients.region
+    errors: list[ReadError] = []
+    instances = _read_instances(scope, clients, region)
+    account = scope.account or next((i.account for i in instances if i.account), None)
+    if account is None:
+        account = _caller_account(clients)
+    missing = tuple(sorted(scope.instance_ids - {i.id for i in instances}))
+
+    groups, complete = _read_groups(scope, clients, instances, errors)
+
+    prior: dict[str, PriorFinding] | None = None
+    if read_prior:
+        in_scope = None if scope.is_sweep else {i.id for i in instances} | set(missing)
+        try:
+            prior = SecurityHubAdapter(clients.securityhub).open_findings(account, region, in_scope)
+        except AWS_ERRORS as exc:
+            errors.append(ReadError("securityhub:GetFindings", _aws_message(exc)))
+
+    return Snapshot(
+        account=account,
+        region=region,
+        taken_at=now,
+        is_sweep=scope.is_sweep,
+        instances=tuple(instances),
+        security_groups=groups,
+        security_groups_complete=complete,
+        missing_instance_ids=missing,
+        prior_findings=prior,
+        errors=tuple(errors),
+    )
+
+
+def _read_instances(scope: Scope, clients: AwsClients, region: str) -> list[Instance]:
+    try:
+        if scope.is_sweep:
+            return list(ec2_reads.iter_all_instances(clients.ec2, region, scope.account))
+        ids = set(scope.instance_ids)
+        if scope.group_ids or scope.network_interface_ids:
+            ids |= ec2_reads.instance_ids_behind(
+                clients.ec2, group_ids=scope.group_ids, eni_ids=scope.network_interface_ids
+            )
+        if not ids:
+            return []
+        return list(ec2_reads.iter_instances_by_id(clients.ec2, ids, region, scope.account))
+    except AWS_ERRORS as exc:
+        raise SnapshotError(f"could not read instances: {_aws_message(exc)}") from exc
+
+
+def _read_groups(
+    scope: Scope, clients: AwsClients, instances: list[Instance], errors: list[ReadError]
+) -> tuple[dict[str, SecurityGroup], bool]:
+    used = {g for i in instances for g in i.all_group_ids}
+    if not used:
+        return {}, True
+    try:
+        if scope.is_sweep:
+            groups = ec2_reads.read_all_security_groups(clients.ec2)
+        else:
+            groups = ec2_reads.read_security_groups(clients.ec2, used)
+    except AWS_ERRORS as exc:
+        errors.append(ReadError("ec2:DescribeSecurityGroups", _aws_message(exc)))
+        return {}, False
+    return groups, True
+
+
+def _caller_account(clients: AwsClients) -> str:
+    try:
+        return str(clients.sts.get_caller_identity()["Account"])
+    except AWS_ERRORS as exc:
+        raise SnapshotError(f"could not tell which account this is: {_aws_message(exc)}") from exc

@@ -1,0 +1,148 @@
+"""EC2 reads for the snapshot: instances, the interfaces behind a scope, and security groups.
+
+Raw EC2 dicts are turned into model objects page by page and never leave this module, so a
+10,000-instance sweep holds one raw page at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..model import IngressRule, Instance, NetworkInterface, SecurityGroup
+
+PAGE_SIZE = 1000  # the most DescribeInstances / DescribeSecurityGroups return in one call
+FILTER_VALUES = 200  # EC2 accepts at most 200 values in one filter
+
+
+def iter_all_instances(ec2: Any, region: str, account: str | None) -> Iterator[Instance]:
+    paginator = ec2.get_paginator("describe_instances")
+    for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
+        yield from _instances_of_page(page, region, account)
+
+
+def iter_instances_by_id(ec2: Any, ids: Iterable[str], region: str, account: str | None) -> Iterator[Instance]:
+    # A filter, not InstanceIds: one unknown id would fail the whole InstanceIds call.
+    paginator = ec2.get_paginator("describe_instances")
+    for chunk in _chunks(sorted(ids), FILTER_VALUES):
+        filters = [{"Name": "instance-id", "Values": chunk}]
+        for page in paginator.paginate(Filters=filters, PaginationConfig={"PageSize": PAGE_SIZE}):
+            yield from _instances_of_page(page, region, account)
+
+
+def instance_ids_behind(ec2: Any, *, group_ids: Iterable[str] = (), eni_ids: Iterable[str] = ()) -> set[str]:
+    """Instances attached to interfaces that use these groups or are these interfaces.
+
+    Through DescribeNetworkInterfaces because it sees every interface of an instance (a group on a
+    second interface counts), where DescribeInstances' instance.group-id sees the primary only."""
+    found: set[str] = set()
+    paginator = ec2.get_paginator("describe_network_interfaces")
+    for name, values in (("group-id", group_ids), ("network-interface-id", eni_ids)):
+        for chunk in _chunks(sorted(set(values)), FILTER_VALUES):
+            for page in paginator.paginate(
+                Filters=[{"Name": name, "Values": chunk}], PaginationConfig={"PageSize": PAGE_SIZE}
+            ):
+                for eni in page.get("NetworkInterfaces", []):
+                    instance_id = (eni.get("Attachment") or {}).get("InstanceId")
+                    if instance_id:
+                        found.add(instance_id)
+    return found
+
+
+def read_all_security_groups(ec2: Any) -> dict[str, SecurityGroup]:
+    paginator = ec2.get_paginator("describe_security_groups")
+    groups: dict[str, SecurityGroup] = {}
+    for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
+        for raw in page.get("SecurityGroups", []):
+            group = _security_group(raw)
+            groups[group.id] = group
+    return groups
+
+
+def read_security_groups(ec2: Any, group_ids: Iterable[str]) -> dict[str, SecurityGroup]:
+    # A filter rather than GroupIds: a group deleted meanwhile must not fail the others.
+    paginator = ec2.get_paginator("describe_security_groups")
+    groups: dict[str, SecurityGroup] = {}
+    for chunk in _chunks(sorted(set(group_ids)), FILTER_VALUES):
+        for page in paginator.paginate(
+            Filters=[{"Name": "group-id", "Values": chunk}], PaginationConfig={"PageSize": PAGE_SIZE}
+        ):
+            for raw in page.get("SecurityGroups", []):
+                group = _security_group(raw)
+                groups[group.id] = group
+    return groups
+
+
+# --- raw -> model ----------------------------------------------------------------------------
+
+
+def _instances_of_page(page: dict[str, Any], region: str, account: str | None) -> Iterator[Instance]:
+    for reservation in page.get("Reservations", []):
+        owner = reservation.get("OwnerId") or account or ""
+        for raw in reservation.get("Instances", []):
+            yield _instance(raw, region, account or owner)
+
+
+def _instance(raw: dict[str, Any], region: str, account: str) -> Instance:
+    enis = tuple(
+        sorted(
+            (_network_interface(e) for e in raw.get("NetworkInterfaces", [])),
+            key=lambda e: (e.device_index, e.id),
+        )
+    )
+    return Instance(
+        id=raw["InstanceId"],
+        state=(raw.get("State") or {}).get("Name", "unknown"),
+        account=account,
+        region=region,
+        instance_type=raw.get("InstanceType", ""),
+        image_id=raw.get("ImageId", ""),
+        vpc_id=raw.get("VpcId"),
+        subnet_id=raw.get("SubnetId"),
+        launch_time=raw.get("LaunchTime"),
+        tags={t["Key"]: t.get("Value", "") for t in raw.get("Tags", []) if "Key" in t},
+        network_interfaces=enis,
+        public_ip=raw.get("PublicIpAddress"),
+        security_group_ids=tuple(g["GroupId"] for g in raw.get("SecurityGroups", []) if "GroupId" in g),
+    )
+
+
+def _network_interface(raw: dict[str, Any]) -> NetworkInterface:
+    association = raw.get("Association") or {}
+    public_ip = association.get("PublicIp")
+    # EC2 marks an auto-assigned public IPv4 with IpOwnerId "amazon"; any other owner is an Elastic IP.
+    is_elastic = bool(public_ip) and association.get("IpOwnerId") not in (None, "amazon")
+    return NetworkInterface(
+        id=raw.get("NetworkInterfaceId", ""),
+        device_index=int((raw.get("Attachment") or {}).get("DeviceIndex", 0)),
+        group_ids=tuple(g["GroupId"] for g in raw.get("Groups", []) if "GroupId" in g),
+        private_ip=raw.get("PrivateIpAddress"),
+        public_ip=public_ip,
+        public_ip_is_elastic=is_elastic,
+        ipv6_addresses=tuple(a["Ipv6Address"] for a in raw.get("Ipv6Addresses", []) if "Ipv6Address" in a),
+    )
+
+
+def _security_group(raw: dict[str, Any]) -> SecurityGroup:
+    return SecurityGroup(
+        id=raw["GroupId"],
+        name=raw.get("GroupName", ""),
+        vpc_id=raw.get("VpcId"),
+        ingress=tuple(_ingress_rule(p) for p in raw.get("IpPermissions", [])),
+    )
+
+
+def _ingress_rule(raw: dict[str, Any]) -> IngressRule:
+    return IngressRule(
+        protocol=str(raw.get("IpProtocol", "-1")),
+        from_port=raw.get("FromPort"),
+        to_port=raw.get("ToPort"),
+        ipv4_ranges=tuple(r["CidrIp"] for r in raw.get("IpRanges", []) if "CidrIp" in r),
+        ipv6_ranges=tuple(r["CidrIpv6"] for r in raw.get("Ipv6Ranges", []) if "CidrIpv6" in r),
+        referenced_group_ids=tuple(p["GroupId"] for p in raw.get("UserIdGroupPairs", []) if "GroupId" in p),
+        prefix_list_ids=tuple(p["PrefixListId"] for p in raw.get("PrefixListIds", []) if "PrefixListId" in p),
+    )
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
