@@ -248,6 +248,8 @@ class Action:
     reason: str
     findings: tuple[Finding, ...] = ()
     resolutions: tuple[Resolution, ...] = ()
+    # Kind-specific inputs for the adapter (tags to write, command parameters...), plain JSON-able data.
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

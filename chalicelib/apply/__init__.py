@@ -5,6 +5,7 @@ outcome without stopping the others."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from ..asff import finding_to_asff, resolution_to_asff
@@ -26,16 +27,15 @@ def apply_plan(plan: Plan, snapshot: Snapshot, clients: AwsClients, mode: Mode, 
 
 
 def _carry_out(action: Action, snapshot: Snapshot, clients: AwsClients, now: datetime) -> ActionOutcome:
+    handler = _HANDLERS.get(action.kind)
+    if handler is None:  # a programming error, not an AWS fault
+        raise ValueError(f"no adapter carries out {action.kind}")
     try:
-        if action.kind is ActionKind.IMPORT_FINDINGS:
-            return _import(action, snapshot, clients, now)
-        if action.kind is ActionKind.RESOLVE_FINDINGS:
-            return _resolve(action, snapshot, clients, now)
+        return handler(action, snapshot, clients, now)
     except AWS_ERRORS as exc:
         return ActionOutcome(
             action.kind, action.resource_ids, done=False, error=aws_error_message(exc), reason=action.reason
         )
-    raise ValueError(f"no adapter carries out {action.kind}")  # a programming error, not an AWS fault
 
 
 def _import(action: Action, snapshot: Snapshot, clients: AwsClients, now: datetime) -> ActionOutcome:
@@ -67,3 +67,12 @@ def _outcome(action: Action, result: ImportResult) -> ActionOutcome:
         reason=action.reason,
         failed_ids=tuple(sorted(result.failed)),
     )
+
+
+Handler = Callable[[Action, Snapshot, AwsClients, datetime], ActionOutcome]
+
+# One line per action kind: the adapter call that carries it out.
+_HANDLERS: dict[ActionKind, Handler] = {
+    ActionKind.IMPORT_FINDINGS: _import,
+    ActionKind.RESOLVE_FINDINGS: _resolve,
+}

@@ -1,0 +1,49 @@
+"""An embedded AWS for the demo and the end-to-end tests: moto's server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def moto_server(port: int | None = None) -> Iterator[str]:
+    """Start moto's ThreadedMotoServer on 127.0.0.1 and yield its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = port or free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@contextmanager
+def fake_credentials() -> Iterator[None]:
+    """Credentials moto accepts, set only for the block, so nothing real is ever used."""
+    saved = {k: os.environ.get(k) for k in FAKE_CREDENTIALS}
+    os.environ.update(FAKE_CREDENTIALS)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
