@@ -84,6 +84,12 @@ class Instance:
     # Instance-level view, used when an instance reports no interfaces (EC2-Classic era records).
     public_ip: str | None = None
     security_group_ids: tuple[str, ...] = ()
+    platform: str | None = None  # "windows" or None (Linux/UNIX), as DescribeInstances says
+    metadata_http_tokens: str | None = None  # "required" (IMDSv2 only) or "optional" (IMDSv1 allowed)
+    iam_instance_profile_arn: str | None = None
+    volume_ids: tuple[str, ...] = ()  # EBS volumes attached (block device mappings)
+    # EC2's free-text reason, e.g. "User initiated (2026-01-02 03:04:05 GMT)"; dates a stop.
+    state_transition_reason: str = ""
 
     @property
     def name(self) -> str | None:
@@ -161,6 +167,17 @@ class ReadError:
 
 
 @dataclass(frozen=True)
+class SsmInstanceInfo:
+    """What SSM says of a managed instance (DescribeInstanceInformation)."""
+
+    instance_id: str
+    ping_status: str  # "Online", "ConnectionLost" or "Inactive"
+    platform_type: str = ""
+    agent_version: str = ""
+    last_ping_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     account: str
     region: str
@@ -175,6 +192,9 @@ class Snapshot:
     # None means "not read" (audit mode reads no Security Hub state); {} means "read, none open".
     prior_findings: Mapping[str, PriorFinding] | None = None
     errors: tuple[ReadError, ...] = ()
+    # Facets read only when a check needs them. None means "not read"; an instance missing from a
+    # read mapping means SSM does not know it (not managed).
+    ssm_info: Mapping[str, SsmInstanceInfo] | None = None
 
 
 # ---------------------------------------------------------------------------------------------

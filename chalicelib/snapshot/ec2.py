@@ -103,6 +103,13 @@ def _instance(raw: dict[str, Any], region: str, account: str) -> Instance:
         network_interfaces=enis,
         public_ip=raw.get("PublicIpAddress"),
         security_group_ids=tuple(g["GroupId"] for g in raw.get("SecurityGroups", []) if "GroupId" in g),
+        platform=raw.get("Platform"),
+        metadata_http_tokens=(raw.get("MetadataOptions") or {}).get("HttpTokens"),
+        iam_instance_profile_arn=(raw.get("IamInstanceProfile") or {}).get("Arn"),
+        volume_ids=tuple(
+            m["Ebs"]["VolumeId"] for m in raw.get("BlockDeviceMappings", []) if "VolumeId" in (m.get("Ebs") or {})
+        ),
+        state_transition_reason=raw.get("StateTransitionReason") or "",
     )
 
 
