@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ def moto_server(port: int | None = None) -> Iterator[str]:
     """Start moto's ThreadedMotoServer on 127.0.0.1 and yield its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
+    # werkzeug logs every request to stderr; the demo's reader wants the story, not the access log.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

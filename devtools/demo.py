@@ -1,0 +1,236 @@
+"""`python -m chalicelib demo`: ec2-warden end to end on an embedded AWS (moto's server on 127.0.0.1).
+
+It seeds a small fleet with stories, replays events through the real Lambda handlers (Chalice's
+test client runs app.py's handlers with the dev stage's settings), runs a scheduled sweep, and
+prints what a person wants to see. Nothing here is deployed; chalicelib imports it only for `demo`."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+
+from . import events
+from .embedded_aws import fake_credentials, moto_server
+from .fleet import SeededFleet, base_network, launch, make_group, tcp
+
+REGION = "us-east-1"
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")
+
+
+@dataclass
+class DemoContext:
+    """What a story needs: the AWS clients to seed with, the fleet, and how to call the handlers."""
+
+    endpoint: str
+    out: TextIO
+    fleet: SeededFleet
+    invoke: Callable[[str, dict[str, Any]], dict[str, Any]]
+    ec2: Any
+    api_calls: Counter[str] = field(default_factory=Counter)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def handle(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        report = self.invoke(function, event)
+        self.api_calls.update(report.get("api_calls", {}))
+        return report
+
+
+def run_demo(out: TextIO) -> int:
+    started = time.monotonic()
+    with fake_credentials(), moto_server() as endpoint, _demo_environment(endpoint), _handlers() as invoke:
+        ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
+        ctx = DemoContext(endpoint=endpoint, out=out, fleet=base_network(ec2), invoke=invoke, ec2=ec2)
+        ctx.say(f"ec2-warden demo: embedded AWS (moto) at {endpoint}, region {REGION}, stage dev (mode notify)")
+        for story in STORIES:
+            story(ctx)
+        _security_hub_summary(ctx)
+        calls = ", ".join(f"{k} {v}" for k, v in sorted(ctx.api_calls.items()))
+        ctx.say(f"\nec2-warden's own AWS calls in this demo: {sum(ctx.api_calls.values())} ({calls})")
+        ctx.say(f"done in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+# --- stories: each seeds its part of the fleet, acts, and tells what happened -------------------
+
+
+def exposure_story(ctx: DemoContext) -> None:
+    ec2, fleet = ctx.ec2, ctx.fleet
+    ctx.say("\n== Public exposure ==")
+    db_admin = make_group(ec2, fleet, "orders-db-admin", [tcp(22, v4="0.0.0.0/0"), tcp(5432, v4="0.0.0.0/0")])
+    runner_group = make_group(ec2, fleet, "build-runner", [])
+    open_internal = make_group(ec2, fleet, "internal-api-wide", [tcp(22, v4="0.0.0.0/0")])
+    web = make_group(ec2, fleet, "web-public", [tcp(443, v4="0.0.0.0/0")])
+    launch(
+        ec2,
+        fleet,
+        "orders-db",
+        subnet=fleet.public_subnet,
+        groups=[db_admin],
+        tags={"Owner": "data-team", "Environment": "prod"},
+        expected="CRITICAL",
+    )
+    runner = launch(
+        ec2,
+        fleet,
+        "build-runner",
+        subnet=fleet.public_subnet,
+        groups=[runner_group],
+        tags={"Owner": "ci-team", "Environment": "dev"},
+        expected="CRITICAL",
+    )
+    launch(
+        ec2,
+        fleet,
+        "internal-api",
+        subnet=fleet.private_subnet,
+        groups=[open_internal],
+        tags={"Owner": "api-team", "Environment": "prod"},
+    )
+    launch(
+        ec2,
+        fleet,
+        "web-1",
+        subnet=fleet.public_subnet,
+        groups=[web],
+        tags={"Owner": "web-team", "Environment": "prod"},
+        expected="MEDIUM",
+    )
+    ctx.say("seeded: orders-db (SSH and PostgreSQL open to 0.0.0.0/0, public IP), build-runner (closed),")
+    ctx.say("        internal-api (SSH open to the world but no public address), web-1 (HTTPS open, public IP)")
+
+    ctx.say("\n-- someone opens SSH to the world on build-runner's group; CloudTrail's event reaches the handler")
+    ec2.authorize_security_group_ingress(GroupId=runner_group, IpPermissions=[tcp(22, v4="0.0.0.0/0")])
+    report = ctx.handle("on_ec2_api_call", events.authorize_ingress(runner_group, 22))
+    _show_findings(ctx, report)
+
+    ctx.say("\n-- the scheduled sweep looks at every instance")
+    report = ctx.handle("sweep", _scheduled_event())
+    _show_findings(ctx, report)
+    internal = fleet.instances["internal-api"]
+    flagged = {f["resource_id"] for f in report["findings"]}
+    ctx.say(
+        f"   internal-api ({internal}) has an open group but no public address: "
+        f"{'FLAGGED (wrong!)' if internal in flagged else 'not flagged, as it should be'}"
+    )
+
+    ctx.say("\n-- the SSH rule on build-runner is revoked; the event resolves the finding it fixes")
+    ec2.revoke_security_group_ingress(GroupId=runner_group, IpPermissions=[tcp(22, v4="0.0.0.0/0")])
+    report = ctx.handle("on_ec2_api_call", events.revoke_ingress(runner_group, 22))
+    for finding_id in report["resolved"]:
+        ctx.say(f"   resolved in Security Hub: {finding_id}")
+    if not report["resolved"]:
+        ctx.say(f"   nothing resolved (report errors: {report['errors']})")
+    ctx.say(f"   build-runner {runner}: {len(report['findings'])} open finding(s) left")
+
+
+STORIES: list[Callable[[DemoContext], None]] = [exposure_story]
+
+
+# --- plumbing -----------------------------------------------------------------------------------
+
+
+def _show_findings(ctx: DemoContext, report: dict[str, Any]) -> None:
+    if report.get("ignored"):
+        ctx.say(f"   ignored: {report['ignored']}")
+        return
+    findings = sorted(report["findings"], key=lambda f: (SEVERITY_ORDER.index(f["severity"]), f["resource_id"]))
+    by_severity = Counter(f["severity"] for f in findings)
+    summary = ", ".join(f"{by_severity[s]} {s}" for s in SEVERITY_ORDER if by_severity[s]) or "none"
+    ctx.say(f"   {report['trigger']}: {len(report['scope']['instances'])} instance(s) looked at; findings: {summary}")
+    for f in findings:
+        ctx.say(f"   {f['severity']:<8} {f['check']:<16} {f['resource_id']}  [{f['status']}] {f['title']}")
+        if f["status"] in ("new", "changed"):
+            for line in _why(f):
+                ctx.say(f"            {line}")
+    for action in report["actions"]:
+        state = "done" if action["done"] else f"not done ({action['error'] or action['reason']})"
+        ctx.say(f"   action {action['kind']}: {len(action['resource_ids'])} {state}")
+    for error in report["errors"]:
+        ctx.say(f"   error at {error['where']}: {error['message']}")
+
+
+def _why(finding: dict[str, Any]) -> list[str]:
+    """The lines of evidence a finding carries, for a reader (exposure paths today)."""
+    lines = []
+    for path in finding.get("details", {}).get("paths", [])[:4]:
+        lines.append(
+            f"{path['address']} ({path['address_kind']}) <- {path['cidr']} {path['rule']} via "
+            f"{path['group_id']} ({path['group_name']})"
+        )
+    return lines
+
+
+def _security_hub_summary(ctx: DemoContext) -> None:
+    hub = ctx.client("securityhub")
+    states: Counter[str] = Counter()
+    for page in hub.get_paginator("get_findings").paginate():
+        for finding in page["Findings"]:
+            if finding.get("GeneratorId", "").startswith("ec2-warden/"):
+                states[f"{finding['RecordState']}/{finding['Compliance']['Status']}"] += 1
+    ctx.say("\n== Security Hub now holds ec2-warden's findings ==")
+    for state, count in sorted(states.items()):
+        ctx.say(f"   {state:<16} {count}")
+
+
+def _scheduled_event() -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": events.ACCOUNT,
+        "time": "2026-01-01T00:00:00Z",
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{events.ACCOUNT}:rule/ec2-warden-dev-sweep"],
+        "detail": {},
+    }
+
+
+@contextmanager
+def _demo_environment(endpoint: str) -> Iterator[None]:
+    """boto3 honours AWS_ENDPOINT_URL, so the handlers reach the embedded AWS with no code change."""
+    values = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def _handlers() -> Iterator[Callable[[str, dict[str, Any]], dict[str, Any]]]:
+    from chalice.test import Client
+
+    import app as warden_app
+
+    with Client(warden_app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+
+        def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+            return client.lambda_.invoke(function, event).payload
+
+        yield invoke
