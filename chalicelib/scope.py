@@ -74,7 +74,7 @@ def scope_from_event(event: Any) -> Scope:
     if "detail-type" in event or "detail" in event:
         return _scope_from_envelope(event)
     if "eventName" in event:
-        return _scope_from_record(event, event_id=_opt_str(event, "eventID"))
+        return _scope_from_record(event, event_id=None)
     raise EventError("not an EventBridge event (no detail-type) nor a CloudTrail record (no eventName)")
 
 
@@ -121,9 +121,7 @@ def _with_envelope(scope: Scope, account: str | None, region: str | None) -> Sco
 def _scope_from_log_file(records: Any) -> Scope:
     if not isinstance(records, list) or not records:
         raise EventError("Records must be a non-empty list of CloudTrail records")
-    scopes = [
-        _scope_from_record(r, event_id=_opt_str(r, "eventID") if isinstance(r, Mapping) else None) for r in records
-    ]
+    scopes = [_scope_from_record(r, event_id=None) for r in records]
     acting = [s for s in scopes if not s.ignored]
     if not acting:
         reasons = "; ".join(sorted({s.ignored or "" for s in scopes}))
@@ -147,6 +145,8 @@ def _scope_from_record(record: Any, event_id: str | None) -> Scope:
         raise EventError("a CloudTrail record must be a JSON object")
     name = _req_str(record, "eventName")
     source = _opt_str(record, "eventSource")
+    record_id = _opt_str(record, "eventID")
+    event_id = event_id or record_id
     account = _account(record.get("recipientAccountId"), "recipientAccountId")
     region = _region(record.get("awsRegion"), "awsRegion")
     base = Scope(trigger=name, account=account, region=region, event_id=event_id)

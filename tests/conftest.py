@@ -1,0 +1,40 @@
+"""Shared test set-up: fake credentials, no real endpoint, and where the shared fixtures live."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+# Real AWS sample events published by others; CI lays shared/ beside the clone.
+SHARED_EVENTS = PROJECT_DIR.parent / "shared" / "fixtures" / "events"
+LOCAL_EVENTS = PROJECT_DIR / "tests" / "fixtures"
+
+
+def shared_event(name: str) -> dict[str, Any]:
+    return json.loads((SHARED_EVENTS / name).read_text())
+
+
+def shared_event_names() -> list[str]:
+    names = sorted(p.name for p in SHARED_EVENTS.glob("*.json"))
+    if not names:
+        raise RuntimeError(f"no shared fixture events found at {SHARED_EVENTS}")
+    return names
+
+
+@pytest.fixture(autouse=True)
+def _aws_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with fake credentials and no endpoint or profile from the developer's shell."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    for key in ("WARDEN_MODE",):
+        monkeypatch.delenv(key, raising=False)
