@@ -18,6 +18,7 @@ from .model import Mode, Report
 from .pipeline import run
 from .scope import EventError, scope_from_event, sweep_scope
 from .settings import Settings, SettingsError, load_settings
+from .trust import within_boundary
 
 MAX_EVENT_BYTES = 1024 * 1024  # a real EventBridge event is at most 256 KB
 
@@ -77,7 +78,8 @@ def _replay(path: Path, settings: Settings, endpoint_url: str | None, now: datet
         raise EventError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise EventError(f"{path} nests deeper than any event does") from None
-    scope = scope_from_event(event)
+    # A replay runs where the event happened; only an explicit ALLOWED_ACCOUNTS/SWEEP_REGIONS narrows it.
+    scope = within_boundary(scope_from_event(event), settings, None, None)
     region = _region(settings, scope.region)
     clients = AwsClients(region, endpoint_url=endpoint_url, max_attempts=settings.aws_max_attempts)
     return run(scope, settings, clients, now)

@@ -15,6 +15,7 @@ from .model import ReadError, Report
 from .pipeline import run
 from .scope import EventError, Scope, scope_from_event, sweep_scope
 from .settings import Settings, load_settings
+from .trust import within_boundary
 
 # Clients cost ~0.3 s each to build; a warm Lambda keeps them. The call count is per run (a delta).
 _CLIENTS: dict[tuple[str, str | None], AwsClients] = {}
@@ -37,6 +38,8 @@ def handle_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any
         report = Report(mode=settings.mode, trigger="invalid-event", account=None, region=None)
         report.errors.append(ReadError("event", str(exc)))
         return report.to_dict()
+    own_region = settings.region or _region_of(context)
+    scope = within_boundary(scope, settings, _account_of(context), own_region)
     return _run(scope, settings, context)
 
 

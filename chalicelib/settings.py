@@ -35,6 +35,9 @@ class Settings:
     finding_refresh_hours: int = 24
     aws_max_attempts: int = 5
     sweep_schedule: str = "rate(1 hour)"
+    # Trust boundary for events: empty means "this function's own account / region only".
+    allowed_accounts: tuple[str, ...] = ()
+    sweep_regions: tuple[str, ...] = ()
 
 
 # Environment variable -> (field, parser). The README's settings table mirrors this.
@@ -48,6 +51,8 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "FINDING_REFRESH_HOURS": ("finding_refresh_hours", _int_between(1, 24 * 80)),
         "AWS_MAX_ATTEMPTS": ("aws_max_attempts", _int_between(1, 10)),
         "SWEEP_SCHEDULE": ("sweep_schedule", _parse_schedule),
+        "ALLOWED_ACCOUNTS": ("allowed_accounts", _parse_accounts),
+        "SWEEP_REGIONS": ("sweep_regions", _parse_regions),
     }
 
 
@@ -92,6 +97,18 @@ def _parse_region(var: str, raw: str) -> str:
     if len(parts) < 3 or not parts[-1].isdigit() or not all(p.isalnum() for p in parts):
         raise SettingsError(f"{var}={raw!r} is not an AWS region name (like eu-west-1)")
     return raw
+
+
+def _parse_accounts(var: str, raw: str) -> tuple[str, ...]:
+    out = _split(raw)
+    for item in out:
+        if not (item.isdigit() and len(item) == 12):
+            raise SettingsError(f"{var}: {item!r} is not a 12-digit AWS account id")
+    return tuple(dict.fromkeys(out))
+
+
+def _parse_regions(var: str, raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_parse_region(var, item) for item in _split(raw)))
 
 
 def _parse_cidrs(var: str, raw: str) -> tuple[str, ...]:

@@ -136,3 +136,10 @@ def test_malformed_event_is_refused_and_nothing_is_written(lambda_client, ec2, s
     assert report["api_calls"] == {} and report["findings"] == []
     assert hub_count(securityhub) == 0
     assert ec2.describe_instances()["Reservations"] == before["Reservations"]
+
+
+def test_event_from_a_region_this_function_does_not_serve_is_ignored(lambda_client, ec2):
+    event = events.authorize_ingress("sg-0123456789abcdef0", 22, region="ap-south-1")
+    event["region"] = "ap-south-1"
+    report = lambda_client.lambda_.invoke("on_ec2_api_call", event).payload
+    assert "SWEEP_REGIONS" in report["ignored"] and report["api_calls"] == {}
