@@ -1,0 +1,72 @@
+"""The IAM permissions ec2-warden needs, declared next to what needs them.
+
+Pure data. A meta-test (tests/deploy/test_policy_declarations.py) holds these declarations and
+the stage policy files in .chalice/ equal both ways: a permission declared here but missing from
+a stage that may use it fails, and so does an allowed action in a policy file that nothing here
+declares. Adding a kind of action is one line in ACTION_PERMISSIONS (plus its statement, with
+its guard-rail condition, in .chalice/policy-prod.json)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from .model import ACTION_MODES, ActionKind, Mode
+
+# What the snapshot reads, in every mode (audit included). Describe* calls take no resource ARN.
+READ_PERMISSIONS: tuple[str, ...] = (
+    "ec2:DescribeInstances",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeNetworkInterfaces",
+    "sts:GetCallerIdentity",
+    "securityhub:GetFindings",
+)
+
+# Keyed by ActionKind value. Keys may name a kind before its ActionKind member exists (see
+# PENDING_KIND_MODES); the meta-test fails when an ActionKind member has no entry here.
+ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        ActionKind.IMPORT_FINDINGS.value: ("securityhub:BatchImportFindings",),
+        ActionKind.RESOLVE_FINDINGS.value: ("securityhub:BatchImportFindings",),
+        # Enforce-mode writes whose adapters land with later issues; each is granted in the prod
+        # policy under its guard rail (tag keys warden:*, the stop-after tag, the patch document).
+        "tag-instances": ("ec2:CreateTags", "ec2:DeleteTags"),
+        "stop-instances": ("ec2:StopInstances",),
+        "patch-instances": ("ssm:SendCommand",),
+    }
+)
+
+# Modes of kinds named above before their ActionKind exists. They change instances, so only
+# enforce carries them out. When a kind lands in model.ACTION_MODES, its line here goes.
+PENDING_KIND_MODES: Mapping[str, frozenset[Mode]] = MappingProxyType(
+    {
+        "tag-instances": frozenset({Mode.ENFORCE}),
+        "stop-instances": frozenset({Mode.ENFORCE}),
+        "patch-instances": frozenset({Mode.ENFORCE}),
+    }
+)
+
+# What the Lambda runtime itself needs, whatever the pipeline does: its logs, and the on-failure
+# destination of asynchronous invocations (Lambda sends there with the function's own role;
+# the queue is infra/queues.yaml's EventsDeadLetterQueue).
+PLATFORM_PERMISSIONS: tuple[str, ...] = (
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "sqs:SendMessage",
+)
+
+
+def kind_modes(kind: str) -> frozenset[Mode]:
+    """The modes that may carry out `kind` (an ActionKind value, or a pending kind's name)."""
+    try:
+        return ACTION_MODES[ActionKind(kind)]
+    except ValueError:
+        return PENDING_KIND_MODES[kind]
+
+
+def permissions_for_mode(mode: Mode) -> frozenset[str]:
+    """Every IAM action a deployment running in `mode` needs: reads, platform, and the writes of
+    the kinds that mode carries out."""
+    writes = {p for kind, perms in ACTION_PERMISSIONS.items() if mode in kind_modes(kind) for p in perms}
+    return frozenset(READ_PERMISSIONS) | frozenset(PLATFORM_PERMISSIONS) | writes

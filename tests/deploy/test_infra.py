@@ -1,0 +1,158 @@
+"""infra/: every template lints clean, and keeps the promises docs/DEPLOY.md makes about it."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode
+
+import app as chalice_app
+from devtools.infra_variants import PLACEHOLDER, switch_everything_on
+
+from .project import INFRA_DIR, ROOT, cfn_lint_problems, stage_policy
+
+TEMPLATES = sorted(INFRA_DIR.glob("*.yaml"))
+EXPECTED = {
+    "app-wiring.yaml",
+    "detection.yaml",
+    "member-role.yaml",
+    "patching.yaml",
+    "queues.yaml",
+    "slack-webhook.yaml",
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    template, errors = decode(str(path))
+    assert not errors, errors
+    return template
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_infra_holds_the_templates_the_deploy_guide_names() -> None:
+    assert {p.name for p in TEMPLATES} == EXPECTED
+    guide = (ROOT / "docs" / "DEPLOY.md").read_text()
+    assert all(f"infra/{name}" in guide for name in EXPECTED)
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=[p.name for p in TEMPLATES])
+def test_template_passes_cfn_lint(path: Path) -> None:
+    assert cfn_lint_problems(path) == []
+
+
+def test_cfn_lint_reports_a_broken_template(tmp_path: Path) -> None:
+    # GIVEN a template with a property its resource type does not have THEN cfn-lint says so
+    broken = tmp_path / "broken.yaml"
+    broken.write_text((INFRA_DIR / "queues.yaml").read_text().replace("SqsManagedSseEnabled:", "SqsManagedSse:", 1))
+    assert any(p.startswith("E3002") for p in cfn_lint_problems(broken))
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=[p.name for p in TEMPLATES])
+def test_no_account_or_region_is_written_into_a_template(path: Path) -> None:
+    # StackSets deploy the same text everywhere; pseudo parameters name the account and region.
+    text = path.read_text()
+    assert re.findall(r"\b\d{12}\b", text) == []
+    assert re.findall(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d\b", text) == []
+
+
+def test_every_bucket_is_encrypted_private_and_owner_enforced() -> None:
+    buckets = {f"{p.name}:{k}": v for p in TEMPLATES for k, v in resources(load(p), "AWS::S3::Bucket").items()}
+    assert buckets
+    for name, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], name
+        assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+            ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+        ), name
+        assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}], name
+        assert bucket["DeletionPolicy"] == "Retain", name
+
+
+def test_every_queue_is_encrypted_and_refuses_plain_http() -> None:
+    template = load(INFRA_DIR / "queues.yaml")
+    queues = resources(template, "AWS::SQS::Queue")
+    assert set(queues) == {"EventsDeadLetterQueue", "FanoutQueue", "FanoutRedriveQueue"}
+    assert all(q["Properties"].get("SqsManagedSseEnabled") is True for q in queues.values())
+    (policy,) = resources(template, "AWS::SQS::QueuePolicy").values()
+    assert sorted(r["Ref"] for r in policy["Properties"]["Queues"]) == sorted(queues)
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_fanout_queue_redrives_to_its_redrive_queue() -> None:
+    queues = resources(load(INFRA_DIR / "queues.yaml"), "AWS::SQS::Queue")
+    redrive = queues["FanoutQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["FanoutRedriveQueue", "Arn"]}
+    # A message expires by its first enqueue time, even in the redrive queue: keep it longer there.
+    assert (
+        queues["FanoutRedriveQueue"]["Properties"]["MessageRetentionPeriod"]
+        > queues["FanoutQueue"]["Properties"]["MessageRetentionPeriod"]
+    )
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_stage_policy_lets_lambda_send_to_that_stages_dead_letter_queue(stage: str) -> None:
+    # GIVEN the name queues.yaml gives the DLQ WHEN compared with the policy's sqs resource
+    name = load(INFRA_DIR / "queues.yaml")["Resources"]["EventsDeadLetterQueue"]["Properties"]["QueueName"]
+    queue_arn = "arn:aws:sqs:eu-west-1:123456789012:" + name["Fn::Sub"].replace("${Stage}", stage)
+    statements = [s for s in stage_policy(stage)["Statement"] if "sqs:SendMessage" in s["Action"]]
+    # THEN the on-failure destination is reachable with the function's own role
+    assert [fnmatch.fnmatchcase(queue_arn, s["Resource"]) for s in statements] == [True]
+
+
+def test_every_function_eventbridge_invokes_gets_an_on_failure_destination() -> None:
+    # GIVEN the functions app.py hangs on EventBridge (rules and schedules)
+    wired = load(INFRA_DIR / "app-wiring.yaml")
+    configs = resources(wired, "AWS::Lambda::EventInvokeConfig").values()
+    default_names = {c["Properties"]["FunctionName"]["Fn::If"][1]["Fn::Sub"] for c in configs}
+    expected = {f"ec2-warden-${{Stage}}-{e.name}" for e in chalice_app.app.event_sources if hasattr(e, "name")}
+    # THEN app-wiring.yaml sends each one's failed invocations to the dead-letter queue
+    assert default_names == expected
+    assert all("OnFailure" in c["Properties"]["DestinationConfig"] for c in configs)
+
+
+def test_no_template_holds_or_asks_for_a_secret() -> None:
+    for path in TEMPLATES:
+        template = load(path)
+        assert resources(template, "AWS::SSM::Parameter") == {}, path.name
+        assert "hooks.slack.com" not in path.read_text(), path.name
+        for name in template.get("Parameters", {}):
+            assert not re.search(r"webhook|secret|token|password", name, re.IGNORECASE), f"{path.name}:{name}"
+
+
+def test_the_member_role_trusts_only_the_home_accounts_warden_roles() -> None:
+    role = load(INFRA_DIR / "member-role.yaml")["Resources"]["MemberRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${HomeAccountId}:root"}}
+    assert trust["Condition"]["ArnLike"]["aws:PrincipalArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${HomeAccountId}:role/${HomeRoleNamePattern}"
+    }
+
+
+def test_detection_refuses_to_deploy_nothing() -> None:
+    rules = load(INFRA_DIR / "detection.yaml")["Rules"]
+    (rule,) = rules.values()
+    assert rule["Assertions"][0]["Assert"] == {
+        "Fn::Or": [
+            {"Fn::Equals": [{"Ref": "EnableSecurityHub"}, "true"]},
+            {"Fn::Equals": [{"Ref": "CreateTrail"}, "true"]},
+        ]
+    }
+
+
+def test_the_checkov_variant_switches_every_option_on() -> None:
+    # GIVEN the templates as `make checkov` rewrites them THEN no resource hides behind a "false"
+    for path in TEMPLATES:
+        params = switch_everything_on(load(path)).get("Parameters", {})
+        for name, param in params.items():
+            if sorted(map(str, param.get("AllowedValues", []))) == ["false", "true"]:
+                assert param["Default"] == "true", f"{path.name}:{name}"
+            assert param.get("Default") != "", f"{path.name}:{name}"
+    assert PLACEHOLDER
