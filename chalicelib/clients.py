@@ -7,12 +7,20 @@ CLI's --endpoint-url and for tests."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+
+class DeadlineExceeded(BotoCoreError):
+    """The run's time budget is spent: no new AWS attempt starts (the Lambda would be killed mid-way)."""
+
+    fmt = "time budget spent before {operation}; the rest of the run is reported, not attempted"
+
 
 AWS_ERRORS = (ClientError, BotoCoreError)
 
@@ -74,20 +82,30 @@ class AwsClients:
         )
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._deadline: float | None = None  # time.monotonic() after which no attempt starts
         for name, client in (clients or {}).items():
             self._attach(name, client)
+
+    def set_deadline(self, seconds_from_now: float | None) -> None:
+        """Stop starting AWS attempts after this many seconds (None: no budget).
+
+        Checked before every HTTP attempt, retries included, so a retry storm cannot run past the
+        Lambda timeout; a call refused this way is an ordinary AWS error to the pipeline."""
+        self._deadline = None if seconds_from_now is None else time.monotonic() + seconds_from_now
 
     def for_region(self, region: str) -> AwsClients:
         """Clients for another region that share this one's session, endpoint and call count."""
         if region == self.region:
             return self
-        return AwsClients(
+        other = AwsClients(
             region,
             endpoint_url=self.endpoint_url,
             session=self._session,
             max_attempts=self._config.retries["max_attempts"],
             counter=self.counter,
         )
+        other._deadline = self._deadline
+        return other
 
     def get(self, service: str) -> Any:
         with self._lock:
@@ -118,6 +136,11 @@ class AwsClients:
         def count(model: Any, **_: Any) -> None:
             counter.record(service, model.name)
 
+        def within_budget(**_: Any) -> None:
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                raise DeadlineExceeded(operation=f"a {service} call")
+
         client.meta.events.register("before-call", count)
+        client.meta.events.register_first("before-send", within_budget)
         self._clients[service] = client
         return client

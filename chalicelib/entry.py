@@ -57,7 +57,9 @@ def _run(scope: Scope, settings: Settings, context: Any) -> dict[str, Any]:
     region = scope.region or settings.region or _region_of(context)
     if region is None:
         raise EventError("the event names no region and AWS_REGION is not set")
-    report = run(scope, settings, clients_for(region, settings), datetime.now(UTC))
+    clients = clients_for(region, settings)
+    clients.set_deadline(time_budget(context))
+    report = run(scope, settings, clients, datetime.now(UTC))
     logger.info(
         "run finished",
         extra={
@@ -69,6 +71,17 @@ def _run(scope: Scope, settings: Settings, context: Any) -> dict[str, Any]:
         },
     )
     return report.to_dict()
+
+
+def time_budget(context: Any) -> float | None:
+    """Seconds of AWS work this invocation may start: what Lambda leaves, less a margin to report.
+
+    The margin covers one more attempt in flight (connect 5 s + read 20 s) and the report itself."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    seconds = remaining() / 1000
+    return max(0.0, seconds - min(30.0, 0.2 * seconds + 5.0))
 
 
 def _account_of(context: Any) -> str | None:

@@ -1,0 +1,50 @@
+"""A spent time budget stops new AWS attempts; what was not done is reported, not lost silently."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalicelib.clients import AwsClients
+from chalicelib.entry import time_budget
+from chalicelib.model import Mode
+from chalicelib.pipeline import run
+from chalicelib.scope import sweep_scope
+from chalicelib.settings import load_settings
+from devtools.fleet import seed_exposure_fleet
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+class Context:
+    def __init__(self, millis: int) -> None:
+        self.millis = millis
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.millis
+
+
+def test_budget_leaves_a_margin():
+    assert time_budget(Context(300_000)) == 270.0
+    assert time_budget(Context(20_000)) == 11.0
+    assert time_budget(Context(3_000)) == 0.0
+    assert time_budget(None) is None
+
+
+def test_a_spent_budget_makes_no_call_and_says_so(ec2):
+    seed_exposure_fleet(ec2)
+    clients = AwsClients("us-east-1")
+    clients.set_deadline(-1)
+    report = run(sweep_scope(region="us-east-1"), load_settings({}, mode=Mode.NOTIFY), clients, NOW)
+    assert not report.completed
+    assert "time budget spent" in report.errors[0].message
+
+
+def test_budget_spent_after_the_reads_keeps_the_findings(ec2):
+    seed_exposure_fleet(ec2)
+    clients = AwsClients("us-east-1")
+    clients.securityhub.meta.events.register_first(
+        "before-call.securityhub.BatchImportFindings", lambda **_: clients.set_deadline(-1)
+    )
+    report = run(sweep_scope(region="us-east-1"), load_settings({}, mode=Mode.NOTIFY), clients, NOW).to_dict()
+    assert len(report["findings"]) == 8
+    assert "time budget spent" in report["actions"][0]["error"]
