@@ -63,7 +63,7 @@ class SlackSink:
             def do_POST(self) -> None:  # the webhook protocol is POST only
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                reply = sink._reply_for(self.path)
+                reply = sink._reply_for(self.path, body)
                 with sink._lock:
                     sink._received.append(Received(self.path, dict(self.headers.items()), body, reply))
                 data = reply.body.encode("utf-8")
@@ -121,10 +121,16 @@ class SlackSink:
         with self._lock:
             self._always = reply
 
-    def _reply_for(self, path: str) -> Reply:
+    def _reply_for(self, path: str, body: bytes) -> Reply:
         with self._lock:
             if path != self.path:
                 return Reply(404, "no_service")  # what Slack says to an unknown webhook
+            try:
+                problems = block_kit_violations(json.loads(body.decode("utf-8")))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                return Reply(400, "invalid_payload")
+            if problems:
+                return Reply(400, "invalid_blocks")  # as Slack answers a payload past its limits
             if self._queued:
                 return self._queued.popleft()
             return self._always or Reply()
@@ -148,6 +154,81 @@ class SlackSink:
             self._received.clear()
             self._queued.clear()
             self._always = None
+
+
+# --- Slack's documented limits (api.slack.com/reference/block-kit) ------------------------------
+
+LIMITS = {
+    "blocks": 50,
+    "section_text": 3000,
+    "section_fields": 10,
+    "field_text": 2000,
+    "header_text": 150,
+    "context_elements": 10,
+    "text_object": 3000,
+    "block_id": 255,
+    "message_text": 40000,
+}
+_TEXT_TYPES = ("plain_text", "mrkdwn")
+
+
+def block_kit_violations(payload: Any) -> list[str]:
+    """Every way `payload` breaks Slack's documented limits for an incoming-webhook message."""
+    if not isinstance(payload, dict):
+        return ["the payload is not a JSON object"]
+    problems: list[str] = []
+    text = payload.get("text")
+    blocks = payload.get("blocks")
+    if not text and not blocks:
+        problems.append("no text and no blocks")
+    if text is not None and (not isinstance(text, str) or len(text) > LIMITS["message_text"]):
+        problems.append("text is not a string of at most 40,000 characters")
+    if blocks is None:
+        return problems
+    if not isinstance(blocks, list) or len(blocks) > LIMITS["blocks"]:
+        return [*problems, f"blocks must be a list of at most {LIMITS['blocks']}"]
+    for i, block in enumerate(blocks):
+        problems += [f"block {i}: {p}" for p in _block_violations(block)]
+    return problems
+
+
+def _block_violations(block: Any) -> list[str]:
+    if not isinstance(block, dict):
+        return ["not an object"]
+    out: list[str] = []
+    if len(str(block.get("block_id", ""))) > LIMITS["block_id"]:
+        out.append("block_id longer than 255")
+    kind = block.get("type")
+    if kind == "header":
+        out += _text_violations(block.get("text"), LIMITS["header_text"], plain_only=True)
+    elif kind == "section":
+        if not block.get("text") and not block.get("fields"):
+            out.append("section needs text or fields")
+        if block.get("text") is not None:
+            out += _text_violations(block["text"], LIMITS["section_text"])
+        fields = block.get("fields") or []
+        if len(fields) > LIMITS["section_fields"]:
+            out.append(f"{len(fields)} fields (at most {LIMITS['section_fields']})")
+        for field_ in fields:
+            out += _text_violations(field_, LIMITS["field_text"])
+    elif kind == "context":
+        elements = block.get("elements") or []
+        if not 1 <= len(elements) <= LIMITS["context_elements"]:
+            out.append(f"context has {len(elements)} elements (1 to {LIMITS['context_elements']})")
+        for element in elements:
+            out += _text_violations(element, LIMITS["text_object"])
+    elif kind != "divider":
+        out.append(f"block type {kind!r} is not one ec2-warden sends")
+    return out
+
+
+def _text_violations(obj: Any, limit: int, plain_only: bool = False) -> list[str]:
+    if not isinstance(obj, dict) or obj.get("type") not in (("plain_text",) if plain_only else _TEXT_TYPES):
+        return ["text object of the wrong type"]
+    text = obj.get("text")
+    if not isinstance(text, str) or not 1 <= len(text) <= limit:
+        return [f"text of {len(text) if isinstance(text, str) else '?'} characters (1 to {limit})"]
+    return []
 
 
 # --- Block Kit as a person reads it ------------------------------------------------------------
