@@ -114,7 +114,7 @@ def _notify_slack(
                 payload = notify.rollup_message(notices, sent_singly)
             else:
                 payload = notify.finding_message(notices[0])
-        where = {"instance_ids": sorted({f.resource_id for f in action.findings}), "message": action.message}
+        where = {"instance_ids": sorted({f.resource_id for f in action.findings}), "slack_message": action.message}
         try:
             adapter.post(payload)
         except SlackError as exc:

@@ -90,7 +90,8 @@ def webhook_url(settings: Settings, ssm_client: Any) -> str:
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
-        value = _provider_for(ssm_client).get(name, decrypt=True, max_age=PARAMETER_MAX_AGE)
+        with _QUIET_BODIES:
+            value = _provider_for(ssm_client).get(name, decrypt=True, max_age=PARAMETER_MAX_AGE)
     except GetParameterError as exc:
         raise SlackError(f"could not read SSM parameter {name}: {exc}", give_up=True) from None
     url = str(value or "").strip()
@@ -176,3 +177,26 @@ def _silent_logger() -> logging.Logger:
 
 
 _SILENT = _silent_logger()
+
+
+class _DropResponseBodies(logging.Filter):
+    """botocore logs every response body at DEBUG (botocore.parsers), so with DEBUG logging on (a
+    local basicConfig, or Lambda's log level set to DEBUG) the decrypted SecureString would be
+    printed. While the parameter is read, those records are dropped; nothing else is touched."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._depth = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self._depth and str(record.msg).startswith("Response body"))
+
+    def __enter__(self) -> None:
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+
+
+_QUIET_BODIES = _DropResponseBodies()
+logging.getLogger("botocore.parsers").addFilter(_QUIET_BODIES)
