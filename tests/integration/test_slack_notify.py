@@ -3,6 +3,7 @@ SSM under moto. Slack failing in any way never fails the run nor loses a finding
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 
@@ -186,3 +187,18 @@ def test_slack_webhook_url_setting_needs_no_parameter(world: World, sink: SlackS
     report = run_pipeline(event_scope(instance), {"SLACK_WEBHOOK_URL": sink.url})
     assert len(sink.messages) == 1
     assert "ssm:GetParameter" not in report.api_calls
+
+
+def test_the_cli_prints_only_its_report_on_stdout_no_metrics(
+    world: World, sink: SlackSink, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.cli import main
+
+    world.launch(world.open_group("db-sg", [22]))
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", sink.url)
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    capsys.readouterr()
+    assert main(["sweep", "--mode", "notify", "--region", REGION, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)  # one JSON document, nothing else
+    assert report["actions"][-1]["kind"] == "notify-slack" and report["actions"][-1]["done"]
+    assert len(sink.messages) == 1
