@@ -202,3 +202,26 @@ def test_the_cli_prints_only_its_report_on_stdout_no_metrics(
     report = json.loads(capsys.readouterr().out)  # one JSON document, nothing else
     assert report["actions"][-1]["kind"] == "notify-slack" and report["actions"][-1]["done"]
     assert len(sink.messages) == 1
+
+
+def test_an_event_with_many_findings_sends_nine_messages_and_a_roll_up(world: World, sink: SlackSink) -> None:
+    # GIVEN one RunInstances that launched 12 instances into a world-open SSH group
+    world.store_webhook(sink.url)
+    group = world.open_group("fleet-sg", [22])
+    launched = world.ec2.run_instances(ImageId="ami-12c6146b", MinCount=12, MaxCount=12, SecurityGroupIds=[group])
+    ids = [i["InstanceId"] for i in launched["Instances"]]
+    # WHEN the event runs
+    report = run_pipeline(event_scope(*ids), SLACK)
+    # THEN 9 single messages and one roll-up naming the other 3, all valid and all delivered
+    assert len(sink.messages) == 10
+    assert all(block_kit_violations(m) == [] for m in sink.messages)
+    assert "3 more, after the 9 sent one by one" in sink.rendered()[-1]
+    assert [o.done for o in slack_outcomes(report)] == [True] * 10
+
+
+def test_the_sink_refuses_what_slack_would_refuse(sink: SlackSink) -> None:
+    from chalicelib.apply.slack import SlackAdapter, SlackError
+
+    too_many = {"text": "x", "blocks": [{"type": "divider"}] * 51}
+    with pytest.raises(SlackError, match="HTTP 400: invalid_blocks"):
+        SlackAdapter(sink.url).post(too_many)
