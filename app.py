@@ -17,8 +17,9 @@ from chalicelib.scope import (
 
 app = Chalice(app_name="ec2-warden")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(correlation_id_path="id")))
-# X-Ray: botocore only (~30 ms of cold start; patching everything costs ~3x more, and would trace the
-# Slack webhook request, secret URL included). Off outside Lambda. The report is not put in traces.
+# X-Ray, botocore only: 15-35 ms of cold start (bench/cold_start.py). Patching everything costs 2-4x
+# that, and would trace the Slack webhook request, secret URL included. Off outside Lambda; the
+# report is not put in traces.
 tracer = Tracer(service="ec2-warden", patch_modules=("botocore",))
 app.register_middleware(ConvertToMiddleware(functools.partial(tracer.capture_lambda_handler, capture_response=False)))
 
