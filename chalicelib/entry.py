@@ -11,6 +11,7 @@ from typing import Any
 
 from .clients import AwsClients
 from .log import logger
+from .metrics import emit_run_metrics
 from .model import ReadError, Report
 from .pipeline import run
 from .scope import EventError, Scope, scope_from_event, sweep_scope
@@ -37,6 +38,7 @@ def handle_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any
         logger.error("malformed event refused", extra={"error": str(exc)})
         report = Report(mode=settings.mode, trigger="invalid-event", account=None, region=None)
         report.errors.append(ReadError("event", str(exc)))
+        emit_run_metrics(report, settings.metrics_namespace)
         return report.to_dict()
     own_region = settings.region or _region_of(context)
     scope = within_boundary(scope, settings, _account_of(context), own_region)
@@ -70,6 +72,7 @@ def _run(scope: Scope, settings: Settings, context: Any) -> dict[str, Any]:
             "api_calls": sum(report.api_calls.values()),
         },
     )
+    emit_run_metrics(report, settings.metrics_namespace)
     return report.to_dict()
 
 

@@ -41,6 +41,7 @@ class Mode(enum.StrEnum):
 class ActionKind(enum.StrEnum):
     IMPORT_FINDINGS = "import-findings"
     RESOLVE_FINDINGS = "resolve-findings"
+    NOTIFY_SLACK = "notify-slack"
 
 
 # Which modes may carry out each kind of action. Everything else is printed, not done.
@@ -48,6 +49,7 @@ ACTION_MODES: Mapping[ActionKind, frozenset[Mode]] = MappingProxyType(
     {
         ActionKind.IMPORT_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
         ActionKind.RESOLVE_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
+        ActionKind.NOTIFY_SLACK: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
     }
 )
 
@@ -270,6 +272,8 @@ class Action:
     resolutions: tuple[Resolution, ...] = ()
     # Kind-specific inputs for the adapter (tags to write, command parameters...), plain JSON-able data.
     params: Mapping[str, Any] = field(default_factory=dict)
+    # NOTIFY_SLACK only: which message ("finding", "roll-up" or "digest"; see chalicelib/notify).
+    message: str = ""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         ActionKind.IMPORT_FINDINGS.value: ("securityhub:BatchImportFindings",),
         ActionKind.RESOLVE_FINDINGS.value: ("securityhub:BatchImportFindings",),
+        # The webhook URL is a SecureString under /ec2-warden/, encrypted with the key of
+        # infra/slack-webhook.yaml (its key policy defers to IAM, hence kms:Decrypt here).
+        ActionKind.NOTIFY_SLACK.value: ("ssm:GetParameter", "kms:Decrypt"),
         # Enforce-mode writes whose adapters land with later issues; each is granted in the prod
         # policy under its guard rail (tag keys warden:*, the stop-after tag, the patch document).
         "tag-instances": ("ec2:CreateTags", "ec2:DeleteTags"),
@@ -54,6 +57,9 @@ PLATFORM_PERMISSIONS: tuple[str, ...] = (
     "logs:CreateLogStream",
     "logs:PutLogEvents",
     "sqs:SendMessage",
+    # Powertools Tracer (X-Ray active tracing, botocore patched only).
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
 )
 
 
@@ -70,3 +76,14 @@ def permissions_for_mode(mode: Mode) -> frozenset[str]:
     the kinds that mode carries out."""
     writes = {p for kind, perms in ACTION_PERMISSIONS.items() if mode in kind_modes(kind) for p in perms}
     return frozenset(READ_PERMISSIONS) | frozenset(PLATFORM_PERMISSIONS) | writes
+
+
+# Kinds carried out from the home account only, never with a member account's role: Slack posts.
+HOME_ONLY_KINDS: frozenset[str] = frozenset({ActionKind.NOTIFY_SLACK.value})
+
+
+def member_permissions_for_mode(mode: Mode) -> frozenset[str]:
+    """What the member-account role (infra/member-role.yaml) grants: the mode's needs, less the
+    Lambda platform's and the home-only kinds'."""
+    home_only = {p for kind in HOME_ONLY_KINDS for p in ACTION_PERMISSIONS[kind]}
+    return permissions_for_mode(mode) - frozenset(PLATFORM_PERMISSIONS) - home_only

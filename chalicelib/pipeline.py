@@ -84,7 +84,9 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
                 "finding_id": finding.id,
             },
         )
-    outcomes = apply_plan(plan, snapshot, clients, settings.mode, now)
+    outcomes = apply_plan(
+        plan, snapshot, clients, settings.mode, now, settings=settings, run_errors=tuple(report.errors)
+    )
     report.findings = list(plan.findings)
     report.statuses = dict(plan.statuses)
     report.actions = outcomes

@@ -19,7 +19,13 @@ from .model import (
     Resolution,
     Snapshot,
 )
+from .notify import MESSAGE_DIGEST, MESSAGE_FINDING, MESSAGE_ROLLUP, is_news
+from .notify.compose import DEADLINE_HORIZON
+from .notify.facts import stop_deadlines
 from .settings import Settings
+
+# One event that exposes fifty instances gets nine messages and a roll-up, not fifty messages.
+MAX_FINDING_MESSAGES = 10
 
 
 def plan_actions(results: Iterable[CheckResult], snapshot: Snapshot, settings: Settings, now: datetime) -> Plan:
@@ -49,6 +55,8 @@ def plan_actions(results: Iterable[CheckResult], snapshot: Snapshot, settings: S
                 resolutions=tuple(resolutions),
             )
         )
+    # Slack speaks last (apply defers it too): its messages report what the other actions did.
+    actions.extend(plan_slack(findings, statuses, resolutions, results, snapshot, settings, now, actions))
     return Plan(findings=tuple(findings), statuses=statuses, resolutions=tuple(resolutions), actions=tuple(actions))
 
 
@@ -71,6 +79,71 @@ def finding_status(
     if updated is None or now - updated >= timedelta(hours=settings.finding_refresh_hours):
         return FindingStatus.REFRESHED
     return FindingStatus.UNCHANGED
+
+
+def plan_slack(
+    findings: list[Finding],
+    statuses: dict[str, FindingStatus],
+    resolutions: list[Resolution],
+    results: list[CheckResult],
+    snapshot: Snapshot,
+    settings: Settings,
+    now: datetime,
+    other_actions: list[Action],
+) -> list[Action]:
+    """Which Slack messages: one per news-worthy finding of an event, one digest per sweep with news.
+
+    Nothing for a finding that is unchanged since it was posted: Security Hub remembers what was
+    announced (the snapshot's prior findings), so no other memory is needed."""
+    if not settings.slack_enabled:
+        return []
+    prior = snapshot.prior_findings
+    news = [f for f in findings if is_news(f, statuses[f.id], prior)]
+    if snapshot.is_sweep:
+        worth_a_digest = (
+            news
+            or resolutions
+            or snapshot.errors
+            or any(r.not_evaluated for r in results)
+            or any(a.kind not in (ActionKind.IMPORT_FINDINGS, ActionKind.RESOLVE_FINDINGS) for a in other_actions)
+            or stop_deadlines(snapshot.instances, now, DEADLINE_HORIZON)
+        )
+        if not worth_a_digest:
+            return []
+        return [
+            Action(
+                kind=ActionKind.NOTIFY_SLACK,
+                resource_ids=(f"digest:{snapshot.account}/{snapshot.region}",),
+                reason=f"sweep digest: {len(findings)} open, {len(news)} new, {len(resolutions)} to resolve",
+                findings=tuple(news),
+                resolutions=tuple(resolutions),
+                message=MESSAGE_DIGEST,
+            )
+        ]
+    loud = [f for f in news if f.severity.rank >= settings.slack_min_severity.rank]
+    singles = loud if len(loud) <= MAX_FINDING_MESSAGES else loud[: MAX_FINDING_MESSAGES - 1]
+    rest = loud[len(singles) :]
+    actions = [
+        Action(
+            kind=ActionKind.NOTIFY_SLACK,
+            resource_ids=(f.id,),
+            reason=f"announce {statuses[f.id].value} {f.severity.value} {f.check.value} on {f.resource_id}",
+            findings=(f,),
+            message=MESSAGE_FINDING,
+        )
+        for f in singles
+    ]
+    if rest:
+        actions.append(
+            Action(
+                kind=ActionKind.NOTIFY_SLACK,
+                resource_ids=tuple(f.id for f in rest),
+                reason=f"announce {len(rest)} more finding(s) in one roll-up",
+                findings=tuple(rest),
+                message=MESSAGE_ROLLUP,
+            )
+        )
+    return actions
 
 
 def plan_resolutions(results: Iterable[CheckResult], snapshot: Snapshot) -> list[Resolution]:

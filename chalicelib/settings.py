@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from .model import Mode
+from .model import Mode, Severity
 
 T = TypeVar("T")
 
@@ -38,6 +40,16 @@ class Settings:
     # Trust boundary for events: empty means "this function's own account / region only".
     allowed_accounts: tuple[str, ...] = ()
     sweep_regions: tuple[str, ...] = ()
+    # Slack: the webhook URL is a secret. It normally lives in an SSM SecureString parameter;
+    # SLACK_WEBHOOK_URL is for local runs, and is never shown by repr (settings may be logged).
+    slack_webhook_parameter: str | None = None
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    slack_min_severity: Severity = Severity.HIGH
+    metrics_namespace: str = "ec2-warden"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_webhook_url or self.slack_webhook_parameter)
 
 
 # Environment variable -> (field, parser). The README's settings table mirrors this.
@@ -53,6 +65,10 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "SWEEP_SCHEDULE": ("sweep_schedule", _parse_schedule),
         "ALLOWED_ACCOUNTS": ("allowed_accounts", _parse_accounts),
         "SWEEP_REGIONS": ("sweep_regions", _parse_regions),
+        "SLACK_WEBHOOK_PARAMETER": ("slack_webhook_parameter", _parse_parameter_name),
+        "SLACK_WEBHOOK_URL": ("slack_webhook_url", _parse_secret_url),
+        "SLACK_MIN_SEVERITY": ("slack_min_severity", _parse_severity),
+        "METRICS_NAMESPACE": ("metrics_namespace", _parse_namespace),
     }
 
 
@@ -148,6 +164,38 @@ def _int_between(low: int, high: int) -> Callable[[str, str], int]:
 def _parse_schedule(var: str, raw: str) -> str:
     if not (raw.startswith("rate(") or raw.startswith("cron(")) or not raw.endswith(")"):
         raise SettingsError(f"{var}={raw!r} must be an EventBridge rate(...) or cron(...) expression")
+    return raw
+
+
+_PARAMETER_NAME = re.compile(r"^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter)?/?[A-Za-z0-9_.\-/]{1,2048}$")
+_NAMESPACE = re.compile(r"^[A-Za-z0-9.\-_/#:]{1,255}$")
+
+
+def _parse_parameter_name(var: str, raw: str) -> str:
+    if not _PARAMETER_NAME.match(raw):
+        raise SettingsError(f"{var}={raw!r} is not an SSM parameter name (like /ec2-warden/slack-webhook)")
+    return raw
+
+
+def _parse_secret_url(var: str, raw: str) -> str:
+    # The value is a secret: the message names the variable and never repeats the value.
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise SettingsError(f"{var} is not an http(s) URL (value not shown: it is a secret)")
+    return raw
+
+
+def _parse_severity(var: str, raw: str) -> Severity:
+    try:
+        return Severity(raw.upper())
+    except ValueError:
+        allowed = ", ".join(s.value for s in Severity)
+        raise SettingsError(f"{var}={raw!r} is not a severity; use one of: {allowed}") from None
+
+
+def _parse_namespace(var: str, raw: str) -> str:
+    if not _NAMESPACE.match(raw) or raw.startswith("AWS/"):
+        raise SettingsError(f"{var}={raw!r} is not a CloudWatch namespace (letters, digits, . - _ / # :; not AWS/)")
     return raw
 
 

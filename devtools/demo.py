@@ -20,6 +20,7 @@ import boto3
 from . import events
 from .embedded_aws import fake_credentials, moto_server
 from .fleet import SeededFleet, base_network, launch, make_group, tcp
+from .slack_sink import SlackSink
 
 REGION = "us-east-1"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -36,6 +37,8 @@ class DemoContext:
     invoke: Callable[[str, dict[str, Any]], dict[str, Any]]
     ec2: Any
     api_calls: Counter[str] = field(default_factory=Counter)
+    sink: SlackSink | None = None
+    slack_seen: int = 0
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
@@ -47,14 +50,31 @@ class DemoContext:
     def handle(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         report = self.invoke(function, event)
         self.api_calls.update(report.get("api_calls", {}))
+        self._show_slack()
         return report
+
+    def _show_slack(self) -> None:
+        if self.sink is None:
+            return
+        messages = self.sink.rendered()
+        for text in messages[self.slack_seen :]:
+            self.say("   [Slack #security]")
+            for line in text.splitlines():
+                self.say(f"   | {line}")
+        self.slack_seen = len(messages)
 
 
 def run_demo(out: TextIO) -> int:
     started = time.monotonic()
-    with fake_credentials(), moto_server() as endpoint, _demo_environment(endpoint), _handlers() as invoke:
+    with (
+        fake_credentials(),
+        moto_server() as endpoint,
+        SlackSink() as sink,
+        _demo_environment(endpoint, sink.url),
+        _handlers() as invoke,
+    ):
         ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
-        ctx = DemoContext(endpoint=endpoint, out=out, fleet=base_network(ec2), invoke=invoke, ec2=ec2)
+        ctx = DemoContext(endpoint=endpoint, out=out, fleet=base_network(ec2), invoke=invoke, ec2=ec2, sink=sink)
         ctx.say(f"ec2-warden demo: embedded AWS (moto) at {endpoint}, region {REGION}, stage dev (mode notify)")
         for story in STORIES:
             story(ctx)
@@ -202,13 +222,16 @@ def _scheduled_event() -> dict[str, Any]:
 
 
 @contextmanager
-def _demo_environment(endpoint: str) -> Iterator[None]:
-    """boto3 honours AWS_ENDPOINT_URL, so the handlers reach the embedded AWS with no code change."""
+def _demo_environment(endpoint: str, slack_url: str) -> Iterator[None]:
+    """boto3 honours AWS_ENDPOINT_URL, so the handlers reach the embedded AWS with no code change;
+    the Slack webhook is the local sink; EMF metrics are not the demo reader's business."""
     values = {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "SLACK_WEBHOOK_URL": slack_url,
+        "POWERTOOLS_METRICS_DISABLED": "true",
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
@@ -228,7 +251,12 @@ def _handlers() -> Iterator[Callable[[str, dict[str, Any]], dict[str, Any]]]:
 
     import app as warden_app
 
-    with Client(warden_app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+    from .chalice_context import lambda_timeout
+
+    with (
+        lambda_timeout(PROJECT_DIR, "dev"),
+        Client(warden_app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client,
+    ):
 
         def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
             return client.lambda_.invoke(function, event).payload

@@ -5,24 +5,43 @@ outcome without stopping the others."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from .. import notify
 from ..asff import finding_to_asff, resolution_to_asff
 from ..clients import AWS_ERRORS, AwsClients, aws_error_message
-from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan, Snapshot
+from ..log import logger
+from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan, ReadError, Snapshot
+from ..settings import Settings
 from .securityhub import ImportResult, SecurityHubAdapter
+from .slack import SlackAdapter, SlackError, webhook_url
 
 
-def apply_plan(plan: Plan, snapshot: Snapshot, clients: AwsClients, mode: Mode, now: datetime) -> list[ActionOutcome]:
+def apply_plan(
+    plan: Plan,
+    snapshot: Snapshot,
+    clients: AwsClients,
+    mode: Mode,
+    now: datetime,
+    *,
+    settings: Settings | None = None,
+    run_errors: Sequence[ReadError] = (),
+) -> list[ActionOutcome]:
     outcomes: list[ActionOutcome] = []
+    slack: list[Action] = []
     for action in plan.actions:
         if mode not in ACTION_MODES[action.kind]:
             outcomes.append(
                 ActionOutcome(action.kind, action.resource_ids, done=False, reason=f"{mode.value} mode: not applied")
             )
             continue
+        if action.kind is ActionKind.NOTIFY_SLACK:
+            slack.append(action)  # last, whatever the plan's order: messages say what the rest did
+            continue
         outcomes.append(_carry_out(action, snapshot, clients, now))
+    if slack:
+        outcomes.extend(_notify_slack(slack, plan, snapshot, clients, settings, mode, now, outcomes, run_errors))
     return outcomes
 
 
@@ -52,6 +71,60 @@ def _resolve(action: Action, snapshot: Snapshot, clients: AwsClients, now: datet
     payload = [resolution_to_asff(r, snapshot.account, snapshot.region, now) for r in action.resolutions]
     result = SecurityHubAdapter(clients.securityhub).import_findings(payload)
     return _outcome(action, result)
+
+
+def _notify_slack(
+    actions: list[Action],
+    plan: Plan,
+    snapshot: Snapshot,
+    clients: AwsClients,
+    settings: Settings | None,
+    mode: Mode,
+    now: datetime,
+    done_so_far: list[ActionOutcome],
+    run_errors: Sequence[ReadError],
+) -> list[ActionOutcome]:
+    """Post each planned message. A Slack failure is an outcome with an error, never an exception."""
+
+    def failed(action: Action, error: str) -> ActionOutcome:
+        return ActionOutcome(action.kind, action.resource_ids, done=False, error=error, reason=action.reason)
+
+    try:
+        if settings is None:
+            raise SlackError("Slack is not configured: apply_plan was given no settings")
+        adapter = SlackAdapter(webhook_url(settings, clients.get("ssm")))
+    except SlackError as exc:
+        logger.error("slack unavailable", extra={"error": str(exc), "messages": len(actions)})
+        return [failed(a, str(exc)) for a in actions]
+
+    outcomes: list[ActionOutcome] = []
+    gave_up: str | None = None
+    for action in actions:
+        if gave_up is not None:
+            outcomes.append(failed(action, f"not sent: {gave_up}"))
+            continue
+        if action.message == notify.MESSAGE_DIGEST:
+            digest = notify.sweep_digest(plan, snapshot, done_so_far, run_errors, mode, now)
+            payload = notify.digest_message(digest)
+        else:
+            notices = [notify.finding_notice(f, plan, snapshot, done_so_far, mode) for f in action.findings]
+            if action.message == notify.MESSAGE_ROLLUP:
+                sent_singly = sum(1 for a in actions if a.message == notify.MESSAGE_FINDING)
+                payload = notify.rollup_message(notices, sent_singly)
+            else:
+                payload = notify.finding_message(notices[0])
+        where = {"instance_ids": sorted({f.resource_id for f in action.findings}), "slack_message": action.message}
+        try:
+            adapter.post(payload)
+        except SlackError as exc:
+            logger.error("slack message failed", extra={**where, "error": str(exc)})
+            outcomes.append(failed(action, str(exc)))
+            if exc.give_up:
+                gave_up = str(exc)
+            continue
+        logger.info("slack message posted", extra={**where, "checks": sorted({f.check.value for f in action.findings})})
+        outcomes.append(ActionOutcome(action.kind, action.resource_ids, done=True, reason=action.reason))
+    return outcomes
 
 
 def _outcome(action: Action, result: ImportResult) -> ActionOutcome:

@@ -129,6 +129,10 @@ def send_command_violations(stmt: Mapping[str, Any]) -> Iterator[str]:
         yield f"{_sid(stmt)}: grants {SEND_COMMAND} without naming the {PATCH_DOCUMENT} document"
 
 
+# Writes AWS lets no policy scope to a resource: X-Ray's trace upload takes only "*".
+RESOURCELESS_WRITES = frozenset({"xray:puttracesegments", "xray:puttelemetryrecords"})
+
+
 def wildcard_violations(stmt: Mapping[str, Any]) -> Iterator[str]:
     if stmt.get("Effect") != "Allow":
         return
@@ -136,7 +140,11 @@ def wildcard_violations(stmt: Mapping[str, Any]) -> Iterator[str]:
         yield f"{_sid(stmt)}: Allow with Action * or NotAction"
     if "*" in [str(r) for r in as_list(stmt.get("Resource"))] or "NotResource" in stmt:
         levels = catalogue()
-        writes = sorted(a for a in granted_actions(stmt) if levels.get(a, "Write") not in READ_LEVELS)
+        writes = sorted(
+            a
+            for a in granted_actions(stmt)
+            if levels.get(a, "Write") not in READ_LEVELS and a not in RESOURCELESS_WRITES
+        )
         if writes:
             yield f"{_sid(stmt)}: Resource * on writes {writes[:5]}"
 

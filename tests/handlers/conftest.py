@@ -12,6 +12,7 @@ from moto import mock_aws
 
 import app as warden_app
 from chalicelib import entry
+from devtools.chalice_context import lambda_timeout
 from tests.conftest import PROJECT_DIR
 
 
@@ -25,7 +26,10 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def lambda_client(aws: None) -> Iterator[Client]:
-    with Client(warden_app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+    with (
+        lambda_timeout(PROJECT_DIR, "dev"),
+        Client(warden_app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client,
+    ):
         yield client
 
 

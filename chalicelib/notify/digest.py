@@ -1,0 +1,91 @@
+"""The sweep digest: one Slack message per sweep that has something to say. Pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..model import ActionOutcome, Finding, Mode, ReadError, Resolution, Severity
+from .blocks import Block, context, escape, header, link, listing, listing_blocks, message, section
+from .facts import Deadline, utc_text
+from .messages import FindingNotice, rollup_line
+
+MAX_LISTED = 15  # lines per list: a digest is read in a minute, the rest is in Security Hub
+
+
+@dataclass(frozen=True)
+class SweepDigest:
+    account: str
+    region: str
+    mode: Mode
+    at: datetime
+    instances_scanned: int
+    open_findings: tuple[Finding, ...] = ()
+    new: tuple[FindingNotice, ...] = ()  # new since the last sweep, or raised in severity
+    resolved: tuple[Resolution, ...] = ()
+    actions: tuple[ActionOutcome, ...] = ()  # what was done (Slack's own messages excluded)
+    errors: tuple[ReadError, ...] = ()
+    deadlines: tuple[Deadline, ...] = ()  # stops due in the next 24 hours
+
+
+def digest_message(d: SweepDigest) -> dict[str, Any]:
+    blocks: list[Block] = [
+        header(f":bar_chart: ec2-warden sweep: {d.account} {d.region}"),
+        context([f"{d.mode.value} mode", utc_text(d.at), f"{d.instances_scanned} instance(s) scanned"]),
+        section(counts_text(d.open_findings)),
+    ]
+    if d.new:
+        title = f"*New since the last sweep ({len(d.new)})*"
+        blocks.extend(listing_blocks(title, [rollup_line(n) for n in d.new], max_items=MAX_LISTED, max_blocks=5))
+    if d.resolved:
+        lines = [f"• `{escape(r.check)}` `{escape(r.resource_id)}`: {escape(r.reason)}" for r in d.resolved]
+        blocks.extend(listing_blocks(f"*Resolved ({len(d.resolved)})*", lines, max_items=MAX_LISTED))
+    if d.actions:
+        blocks.extend(listing_blocks("*Actions*", [action_line(a) for a in d.actions], max_items=MAX_LISTED))
+    if d.deadlines:
+        lines = [deadline_line(x) for x in d.deadlines]
+        title = f"*Stops due in the next 24 hours ({len(d.deadlines)})*"
+        blocks.extend(listing_blocks(title, lines, max_items=MAX_LISTED))
+    if d.errors:
+        lines = [f"• {escape(e.where)}: {escape(e.message)}" for e in d.errors]
+        blocks.extend(listing_blocks(f"*Errors ({len(d.errors)})*", lines, max_items=MAX_LISTED))
+    hub = f"https://{d.region}.console.aws.amazon.com/securityhub/home?region={d.region}#/findings"
+    blocks.append(context([link(hub, "All findings in Security Hub")]))
+    summary = f"ec2-warden sweep {d.account} {d.region}: {len(d.open_findings)} open, {len(d.new)} new"
+    summary += f", {len(d.resolved)} resolved, {len(d.errors)} error(s)"
+    return message(summary, blocks)
+
+
+def counts_text(findings: Sequence[Finding]) -> str:
+    if not findings:
+        return "*Open findings: 0* :white_check_mark:"
+    by_check: dict[str, Counter[Severity]] = {}
+    for f in findings:
+        by_check.setdefault(f.check.value, Counter())[f.severity] += 1
+    lines = []
+    for check in sorted(by_check):
+        counts = by_check[check]
+        parts = [f"{counts[s]} {s.value}" for s in sorted(counts, key=lambda s: -s.rank)]
+        lines.append(f"• `{escape(check)}`: " + " · ".join(parts))
+    return listing(f"*Open findings: {len(findings)}*", lines)
+
+
+def action_line(outcome: ActionOutcome) -> str:
+    count = len(outcome.resource_ids)
+    if outcome.error:
+        state, why = "FAILED", outcome.error
+    elif outcome.done:
+        state, why = "done", outcome.reason
+    else:
+        state, why = "not done", outcome.reason
+    tail = f": {escape(why)}" if why else ""
+    return f"• `{outcome.kind.value}` {count} {state}{tail}"
+
+
+def deadline_line(d: Deadline) -> str:
+    named = f" ({escape(d.name)})" if d.name else ""
+    owner = f" · owner {escape(d.owner)}" if d.owner else " · no Owner tag"
+    return f"• `{d.instance_id}`{named} stops after {utc_text(d.stop_after)}{owner}"

@@ -1,0 +1,77 @@
+"""Small facts the messages show: owners, console links, stop deadlines. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from ..model import Instance, Severity
+
+# Public tag names (DESIGN.md): the idle lifecycle writes the deadline; owners set protect.
+STOP_AFTER_TAG = "warden:stop-after"
+PROTECT_TAG = "warden:protect"
+OWNER_TAGS = ("Owner", "owner", "OWNER")
+
+SEVERITY_EMOJI = {
+    Severity.CRITICAL: ":rotating_light:",
+    Severity.HIGH: ":red_circle:",
+    Severity.MEDIUM: ":large_orange_circle:",
+    Severity.LOW: ":large_yellow_circle:",
+    Severity.INFORMATIONAL: ":information_source:",
+}
+
+
+def owner_of(instance: Instance | None) -> str | None:
+    if instance is None:
+        return None
+    return next((instance.tags[k] for k in OWNER_TAGS if instance.tags.get(k)), None)
+
+
+def ec2_console_url(region: str, instance_id: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/ec2/home?region={region}#InstanceDetails:instanceId={instance_id}"
+
+
+def securityhub_finding_url(region: str, finding_id: str) -> str:
+    # The console's search filter is itself URL-encoded inside the fragment, hence quote(quote(...)).
+    search = quote(quote("\\operator\\:EQUALS\\:" + finding_id, safe=""), safe="")
+    return f"https://{region}.console.aws.amazon.com/securityhub/home?region={region}#/findings?search=Id%3D{search}"
+
+
+@dataclass(frozen=True)
+class Deadline:
+    instance_id: str
+    name: str | None
+    owner: str | None
+    stop_after: datetime
+
+
+def stop_after(instance: Instance) -> datetime | None:
+    """The instance's stop deadline, if the idle lifecycle set one and no one protected it."""
+    if instance.tags.get(PROTECT_TAG) is not None:
+        return None
+    raw = instance.tags.get(STOP_AFTER_TAG)
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def stop_deadlines(instances: Iterable[Instance], now: datetime, within: timedelta) -> tuple[Deadline, ...]:
+    """Running instances due to be stopped between now and now + within, soonest first."""
+    due = []
+    for instance in instances:
+        when = stop_after(instance)
+        if when is not None and instance.state == "running" and now <= when <= now + within:
+            due.append(Deadline(instance.id, instance.name, owner_of(instance), when))
+    return tuple(sorted(due, key=lambda d: (d.stop_after, d.instance_id)))
+
+
+def utc_text(when: datetime) -> str:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
