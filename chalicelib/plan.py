@@ -19,6 +19,7 @@ from .model import (
     Resolution,
     Snapshot,
 )
+from .plan_patch import plan_patch_runs
 from .settings import Settings
 
 
@@ -49,6 +50,7 @@ def plan_actions(results: Iterable[CheckResult], snapshot: Snapshot, settings: S
                 resolutions=tuple(resolutions),
             )
         )
+    actions.extend(plan_patch_runs(results, snapshot, settings, now))  # patch loop (issue 4)
     return Plan(findings=tuple(findings), statuses=statuses, resolutions=tuple(resolutions), actions=tuple(actions))
 
 

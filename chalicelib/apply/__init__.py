@@ -12,6 +12,7 @@ from ..asff import finding_to_asff, resolution_to_asff
 from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan, Snapshot
 from .securityhub import ImportResult, SecurityHubAdapter
+from .ssm import carry_out_patch
 
 
 def apply_plan(plan: Plan, snapshot: Snapshot, clients: AwsClients, mode: Mode, now: datetime) -> list[ActionOutcome]:
@@ -75,4 +76,5 @@ Handler = Callable[[Action, Snapshot, AwsClients, datetime], ActionOutcome]
 _HANDLERS: dict[ActionKind, Handler] = {
     ActionKind.IMPORT_FINDINGS: _import,
     ActionKind.RESOLVE_FINDINGS: _resolve,
+    ActionKind.PATCH: carry_out_patch,
 }
