@@ -321,7 +321,7 @@ def _patch_state(node: ManagedNode) -> dict[str, Any]:
     end = patch.operation_end_time or datetime.now(UTC)
     return {
         "InstanceId": node.instance_id,
-        "PatchGroup": "",
+        "PatchGroup": "default",
         "BaselineId": DEFAULT_BASELINE,
         "InstalledCount": patch.installed,
         "InstalledOtherCount": 0,
