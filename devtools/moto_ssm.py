@@ -95,6 +95,12 @@ class ManagedFleet:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._nodes: dict[tuple[str, str], dict[str, ManagedNode]] = {}
+        self.manage_all = False
+
+    def manage_every_instance(self) -> None:
+        """From now on, every EC2 instance SSM is asked about is managed, Online, and freshly scanned
+        with nothing missing: the fleet of a test that is about something else than patching."""
+        self.manage_all = True
 
     def register(
         self,
@@ -112,13 +118,20 @@ class ManagedFleet:
             self._nodes.setdefault((account, region), {})[instance_id] = managed
         return managed
 
-    def nodes(self, account: str, region: str) -> dict[str, ManagedNode]:
+    def nodes(self, account: str, region: str, asked: list[str] | tuple[str, ...] = ()) -> dict[str, ManagedNode]:
         with self._lock:
-            return dict(self._nodes.get((account, region), {}))
+            known = self._nodes.setdefault((account, region), {})
+            if self.manage_all:
+                now = datetime.now(UTC)
+                for instance_id in asked:
+                    if instance_id.startswith("i-") and instance_id not in known:
+                        known[instance_id] = ManagedNode(instance_id, patch=PatchFacts(operation_end_time=now))
+            return dict(known)
 
     def reset(self) -> None:
         with self._lock:
             self._nodes.clear()
+            self.manage_all = False
 
 
 FLEET = ManagedFleet()
@@ -136,15 +149,17 @@ def uninstall() -> None:
 class ManagedFleetResponse(SimpleSystemManagerResponse):
     """moto's SSM responses plus the managed-instance calls, answered from FLEET."""
 
-    def _nodes(self) -> dict[str, ManagedNode]:
-        return FLEET.nodes(self.current_account, self.region)
+    def _nodes(self, asked: list[str] | tuple[str, ...] = ()) -> dict[str, ManagedNode]:
+        return FLEET.nodes(self.current_account, self.region, asked)
 
     def describe_instance_information(self) -> ActionResult:
         max_results = self._get_int_param("MaxResults") or 50
         if not 5 <= max_results <= 50:
             raise ValidationException("MaxResults must be between 5 and 50")
-        nodes = sorted(self._nodes().values(), key=lambda n: n.instance_id)
-        for flt in self._get_param("Filters") or []:
+        filters = self._get_param("Filters") or []
+        asked = [v for f in filters if f.get("Key") == "InstanceIds" for v in f.get("Values") or []]
+        nodes = sorted(self._nodes(asked).values(), key=lambda n: n.instance_id)
+        for flt in filters:
             key, values = flt.get("Key"), set(flt.get("Values") or [])
             if key == "InstanceIds":
                 nodes = [n for n in nodes if n.instance_id in values]
@@ -165,7 +180,7 @@ class ManagedFleetResponse(SimpleSystemManagerResponse):
         max_results = self._get_int_param("MaxResults") or 50
         if not 10 <= max_results <= 100:
             raise ValidationException("MaxResults must be between 10 and 100")
-        nodes = self._nodes()
+        nodes = self._nodes(ids)
         scanned = [nodes[i] for i in sorted(set(ids)) if i in nodes and nodes[i].patch is not None]
         page, token = _page(scanned, self._get_param("NextToken"), max_results)
         result: dict[str, Any] = {"InstancePatchStates": [_patch_state(n) for n in page]}
@@ -194,7 +209,7 @@ class ManagedFleetResponse(SimpleSystemManagerResponse):
         targets = self._get_param("Targets") or []
         if len(ids) > 50:
             raise ValidationException("InstanceIds: member must have length less than or equal to 50")
-        nodes = self._nodes()
+        nodes = self._nodes(ids)
         unknown = [i for i in ids if i not in nodes]
         if unknown:
             # AWS refuses the whole call when one id is not a managed node it can reach.

@@ -51,3 +51,10 @@ def _managed_ssm_fleet():
     moto_ssm.install()
     yield moto_ssm.FLEET
     moto_ssm.FLEET.reset()
+
+
+@pytest.fixture
+def ssm_manages_every_instance(_managed_ssm_fleet):
+    """For tests about something else than patching: every instance is managed, Online and patched."""
+    _managed_ssm_fleet.manage_every_instance()
+    return _managed_ssm_fleet
