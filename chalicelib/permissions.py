@@ -28,11 +28,12 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         ActionKind.IMPORT_FINDINGS.value: ("securityhub:BatchImportFindings",),
         ActionKind.RESOLVE_FINDINGS.value: ("securityhub:BatchImportFindings",),
+        # Patch loop (issue 4): SendCommand AWS-RunPatchBaseline, then tag warden:patch-requested-at.
+        ActionKind.PATCH.value: ("ssm:SendCommand", "ec2:CreateTags"),
         # Enforce-mode writes whose adapters land with later issues; each is granted in the prod
-        # policy under its guard rail (tag keys warden:*, the stop-after tag, the patch document).
+        # policy under its guard rail (tag keys warden:*, the stop-after tag).
         "tag-instances": ("ec2:CreateTags", "ec2:DeleteTags"),
         "stop-instances": ("ec2:StopInstances",),
-        "patch-instances": ("ssm:SendCommand",),
     }
 )
 
@@ -42,7 +43,6 @@ PENDING_KIND_MODES: Mapping[str, frozenset[Mode]] = MappingProxyType(
     {
         "tag-instances": frozenset({Mode.ENFORCE}),
         "stop-instances": frozenset({Mode.ENFORCE}),
-        "patch-instances": frozenset({Mode.ENFORCE}),
     }
 )
 
