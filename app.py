@@ -10,7 +10,11 @@ from chalicelib.entry import handle_event, handle_sweep
 from chalicelib.log import logger
 from chalicelib.scope import (
     CLOUDTRAIL_DETAIL_TYPE,
+    COMMAND_STATUSES_HANDLED,
     EC2_CALLS,
+    PATCH_DOCUMENT,
+    SSM_COMMAND_DETAIL_TYPE,
+    SSM_INVOCATION_DETAIL_TYPE,
     STATE_CHANGE_DETAIL_TYPE,
     STATES_HANDLED,
 )
@@ -49,6 +53,19 @@ def on_ec2_api_call(event):
     name="on_instance_state_change",
 )
 def on_instance_state_change(event):
+    return handle_event(event.to_dict(), event.context)
+
+
+# Patch loop: a finished AWS-RunPatchBaseline command (whoever sent it) re-checks its instances.
+@app.on_cw_event(
+    {
+        "source": ["aws.ssm"],
+        "detail-type": [SSM_COMMAND_DETAIL_TYPE, SSM_INVOCATION_DETAIL_TYPE],
+        "detail": {"document-name": [PATCH_DOCUMENT], "status": list(COMMAND_STATUSES_HANDLED)},
+    },
+    name="on_patch_command",
+)
+def on_patch_command(event):
     return handle_event(event.to_dict(), event.context)
 
 

@@ -20,6 +20,12 @@ FINDING_TYPES: Mapping[str, tuple[str, ...]] = {
         "Software and Configuration Checks/AWS Security Best Practices/Network Reachability",
         "Effects/Data Exposure",
     ),
+    # --- patch loop (issue 4)
+    "ssm-unmanaged": ("Software and Configuration Checks/AWS Security Best Practices",),
+    "patch-noncompliant": (
+        "Software and Configuration Checks/Vulnerabilities",
+        "Software and Configuration Checks/AWS Security Best Practices",
+    ),
 }
 
 

@@ -124,9 +124,9 @@ def render_table(data: dict[str, Any]) -> str:
     findings = data["findings"]
     lines.append(f"\nfindings: {len(findings)}")
     if findings:
-        lines.append(f"  {'SEVERITY':<9} {'CHECK':<16} {'INSTANCE':<20} {'STATUS':<9} TITLE")
+        lines.append(f"  {'SEVERITY':<9} {'CHECK':<18} {'INSTANCE':<20} {'STATUS':<9} TITLE")
         for f in findings:
-            lines.append(f"  {f['severity']:<9} {f['check']:<16} {f['resource_id']:<20} {f['status']:<9} {f['title']}")
+            lines.append(f"  {f['severity']:<9} {f['check']:<18} {f['resource_id']:<20} {f['status']:<9} {f['title']}")
     if data["resolved"]:
         lines.append(f"\nresolved: {len(data['resolved'])}")
         lines.extend(f"  {fid}" for fid in data["resolved"])

@@ -30,6 +30,9 @@ class CheckName(enum.StrEnum):
     """Public check names: users filter and script on these, so they only ever get added."""
 
     PUBLIC_EXPOSURE = "public-exposure"
+    # --- patch loop (issue 4)
+    SSM_UNMANAGED = "ssm-unmanaged"
+    PATCH_NONCOMPLIANT = "patch-noncompliant"
 
 
 class Mode(enum.StrEnum):
@@ -42,6 +45,8 @@ class ActionKind(enum.StrEnum):
     IMPORT_FINDINGS = "import-findings"
     RESOLVE_FINDINGS = "resolve-findings"
     NOTIFY_SLACK = "notify-slack"
+    # --- patch loop (issue 4): SendCommand AWS-RunPatchBaseline, then the warden:patch-requested-at tag
+    PATCH = "patch"
 
 
 # Which modes may carry out each kind of action. Everything else is printed, not done.
@@ -50,6 +55,7 @@ ACTION_MODES: Mapping[ActionKind, frozenset[Mode]] = MappingProxyType(
         ActionKind.IMPORT_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
         ActionKind.RESOLVE_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
         ActionKind.NOTIFY_SLACK: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
+        ActionKind.PATCH: frozenset({Mode.ENFORCE}),
     }
 )
 
@@ -180,6 +186,37 @@ class SsmInstanceInfo:
 
 
 @dataclass(frozen=True)
+class PatchState:
+    """What Patch Manager last reported for an instance (DescribeInstancePatchStates)."""
+
+    instance_id: str
+    operation: str = ""  # "Scan" or "Install"
+    operation_end_time: datetime | None = None
+    baseline_id: str = ""
+    missing_count: int = 0
+    failed_count: int = 0
+    installed_pending_reboot_count: int = 0
+    installed_rejected_count: int = 0
+    critical_non_compliant_count: int = 0
+    security_non_compliant_count: int = 0
+    other_non_compliant_count: int = 0
+    installed_count: int = 0
+    reboot_option: str = ""
+
+
+@dataclass(frozen=True)
+class PatchRun:
+    """How an AWS-RunPatchBaseline command ended on one instance (from an SSM status event)."""
+
+    command_id: str
+    status: str  # "Success", "Failed", "TimedOut" or "Cancelled"
+
+    @property
+    def failed(self) -> bool:
+        return self.status != "Success"
+
+
+@dataclass(frozen=True)
 class Snapshot:
     account: str
     region: str
@@ -197,6 +234,12 @@ class Snapshot:
     # Facets read only when a check needs them. None means "not read"; an instance missing from a
     # read mapping means SSM does not know it (not managed).
     ssm_info: Mapping[str, SsmInstanceInfo] | None = None
+    # --- patch loop (issue 4). patch_states: None = not read; an instance missing = never scanned.
+    patch_states: Mapping[str, PatchState] | None = None
+    # Outcomes of patch commands that the triggering SSM event reported, by instance.
+    patch_runs: Mapping[str, PatchRun] = field(default_factory=dict)
+    # The run was triggered by a launch (RunInstances or a state change to running).
+    is_launch: bool = False
 
 
 # ---------------------------------------------------------------------------------------------

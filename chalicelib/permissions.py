@@ -20,6 +20,11 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "ec2:DescribeNetworkInterfaces",
     "sts:GetCallerIdentity",
     "securityhub:GetFindings",
+    # Patch loop (issue 4): managed instances, patch states, and which invocations of a failed
+    # patch command failed. None of the three takes a resource ARN.
+    "ssm:DescribeInstanceInformation",
+    "ssm:DescribeInstancePatchStates",
+    "ssm:ListCommandInvocations",
 )
 
 # Keyed by ActionKind value. Keys may name a kind before its ActionKind member exists (see
@@ -31,11 +36,12 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         # The webhook URL is a SecureString under /ec2-warden/, encrypted with the key of
         # infra/slack-webhook.yaml (its key policy defers to IAM, hence kms:Decrypt here).
         ActionKind.NOTIFY_SLACK.value: ("ssm:GetParameter", "kms:Decrypt"),
+        # Patch loop (issue 4): SendCommand AWS-RunPatchBaseline, then tag warden:patch-requested-at.
+        ActionKind.PATCH.value: ("ssm:SendCommand", "ec2:CreateTags"),
         # Enforce-mode writes whose adapters land with later issues; each is granted in the prod
-        # policy under its guard rail (tag keys warden:*, the stop-after tag, the patch document).
+        # policy under its guard rail (tag keys warden:*, the stop-after tag).
         "tag-instances": ("ec2:CreateTags", "ec2:DeleteTags"),
         "stop-instances": ("ec2:StopInstances",),
-        "patch-instances": ("ssm:SendCommand",),
     }
 )
 
@@ -45,7 +51,6 @@ PENDING_KIND_MODES: Mapping[str, frozenset[Mode]] = MappingProxyType(
     {
         "tag-instances": frozenset({Mode.ENFORCE}),
         "stop-instances": frozenset({Mode.ENFORCE}),
-        "patch-instances": frozenset({Mode.ENFORCE}),
     }
 )
 

@@ -34,11 +34,30 @@ EC2_CALLS: tuple[str, ...] = (
 # State changes that call for a fresh look at the instance.
 STATES_HANDLED: tuple[str, ...] = ("running",)
 
+# --- patch loop (issue 4): Run Command status events close the loop on patch commands.
+SSM_COMMAND_DETAIL_TYPE = "EC2 Command Status-change Notification"
+SSM_INVOCATION_DETAIL_TYPE = "EC2 Command Invocation Status-change Notification"
+PATCH_DOCUMENT = "AWS-RunPatchBaseline"
+# Final statuses of a command or an invocation (Run Command's CommandStatus / CommandInvocationStatus).
+COMMAND_STATUSES_HANDLED: tuple[str, ...] = ("Success", "Failed", "TimedOut", "Cancelled")
+# Triggers that mean "this instance has just started": a managed one is patched at once.
+LAUNCH_TRIGGERS: frozenset[str] = frozenset({"RunInstances", "state:running"})
+
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}([0-9a-f]{9})?$")
 _GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8}([0-9a-f]{9})?$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]?$")
+
+
+@dataclass(frozen=True)
+class CommandEvent:
+    """A Run Command status event: one command, its final status, and whether it is per instance."""
+
+    command_id: str
+    status: str
+    document_name: str | None
+    per_instance: bool  # True for an invocation event (the status is this instance's own)
 
 
 @dataclass(frozen=True)
@@ -51,10 +70,15 @@ class Scope:
     group_ids: frozenset[str] = frozenset()
     network_interface_ids: frozenset[str] = frozenset()
     ignored: str | None = None
+    command: CommandEvent | None = None  # set for SSM command status events (patch loop)
 
     @property
     def is_sweep(self) -> bool:
         return self.trigger == "sweep"
+
+    @property
+    def is_launch(self) -> bool:
+        return bool(LAUNCH_TRIGGERS & set(self.trigger.split("+")))
 
     @property
     def is_empty(self) -> bool:
@@ -101,7 +125,61 @@ def _scope_from_envelope(event: Mapping[str, Any]) -> Scope:
         return Scope(trigger, account, region, event_id, instance_ids=frozenset({instance_id}))
     if detail_type == SCHEDULED_DETAIL_TYPE:
         return Scope("sweep", account, region, event_id)
+    if detail_type in (SSM_COMMAND_DETAIL_TYPE, SSM_INVOCATION_DETAIL_TYPE):
+        if source != "aws.ssm":
+            raise EventError(f"{detail_type} must come from aws.ssm, not {source!r}")
+        return _scope_from_command_event(event, detail, detail_type, account, region, event_id)
     return Scope(detail_type, account, region, event_id, ignored=f"detail-type {detail_type!r} is not handled")
+
+
+def _scope_from_command_event(
+    event: Mapping[str, Any],
+    detail: Mapping[str, Any],
+    detail_type: str,
+    account: str | None,
+    region: str | None,
+    event_id: str | None,
+) -> Scope:
+    per_instance = detail_type == SSM_INVOCATION_DETAIL_TYPE
+    command_id = _req_str(detail, "command-id", "detail.command-id")
+    status = _req_str(detail, "status", "detail.status")
+    document = _opt_str(detail, "document-name")
+    trigger = f"{'ssm-invocation' if per_instance else 'ssm-command'}:{status}"
+    base = Scope(trigger, account, region, event_id)
+    # Events that do not name the document are read (the rule in app.py filters on it anyway).
+    if document is not None and document != PATCH_DOCUMENT:
+        return _ignored(base, f"command {command_id} ran {document}, not {PATCH_DOCUMENT}")
+    if status not in COMMAND_STATUSES_HANDLED:
+        return _ignored(base, f"command {command_id} is {status}, not finished")
+    if per_instance:
+        ids = {_instance_id(detail.get("instance-id"), "detail.instance-id")}
+    else:
+        ids = _instance_ids_of_resources(event.get("resources"))
+    if not ids:
+        return _ignored(base, f"command {command_id} names no EC2 instance")
+    return Scope(
+        trigger,
+        account,
+        region,
+        event_id,
+        instance_ids=frozenset(ids),
+        command=CommandEvent(command_id, status, document, per_instance),
+    )
+
+
+def _instance_ids_of_resources(resources: Any) -> set[str]:
+    """EC2 instance ids from an event's resource ARNs; managed on-premises nodes (mi-...) are not ours."""
+    if resources is None:
+        return set()
+    if not isinstance(resources, list):
+        raise EventError("resources must be a list of ARNs")
+    ids: set[str] = set()
+    for arn in resources:
+        if not isinstance(arn, str):
+            raise EventError("resources must be a list of ARNs")
+        if arn.startswith("arn:") and ":instance/" in arn:
+            ids.add(_instance_id(arn.rsplit("/", 1)[-1], "resources[]"))
+    return ids
 
 
 def _with_envelope(scope: Scope, account: str | None, region: str | None) -> Scope:

@@ -51,6 +51,20 @@ class Settings:
     def slack_enabled(self) -> bool:
         return bool(self.slack_webhook_url or self.slack_webhook_parameter)
 
+    # --- shared with the drift check (issue 6): keep both definitions identical
+    environment_tag: str = "Environment"
+    production_environments: tuple[str, ...] = ("prod", "production")
+    # --- patch loop (issue 4)
+    ssm_registration_grace_minutes: int = 30
+    patch_scan_max_age_days: int = 7
+    patch_operation: str = "Install"
+    patch_reboot_option: str = "NoReboot"
+    patch_cooldown_hours: int = 24
+    # Per SendCommand (at most 50 instances): 10% is 5 at a time, so a bad patch stops early.
+    patch_max_concurrency: str = "10%"
+    patch_max_errors: str = "10%"
+    patch_output_s3_bucket: str | None = None
+
 
 # Environment variable -> (field, parser). The README's settings table mirrors this.
 def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
@@ -69,6 +83,18 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "SLACK_WEBHOOK_URL": ("slack_webhook_url", _parse_secret_url),
         "SLACK_MIN_SEVERITY": ("slack_min_severity", _parse_severity),
         "METRICS_NAMESPACE": ("metrics_namespace", _parse_namespace),
+        # --- shared with the drift check (issue 6)
+        "ENVIRONMENT_TAG": ("environment_tag", _parse_tag_key),
+        "PRODUCTION_ENVIRONMENTS": ("production_environments", _parse_lower_list),
+        # --- patch loop (issue 4)
+        "SSM_REGISTRATION_GRACE_MINUTES": ("ssm_registration_grace_minutes", _int_between(0, 24 * 60)),
+        "PATCH_SCAN_MAX_AGE_DAYS": ("patch_scan_max_age_days", _int_between(1, 365)),
+        "PATCH_OPERATION": ("patch_operation", _one_of("Install", "Scan")),
+        "PATCH_REBOOT_OPTION": ("patch_reboot_option", _one_of("NoReboot", "RebootIfNeeded")),
+        "PATCH_COOLDOWN_HOURS": ("patch_cooldown_hours", _int_between(1, 24 * 30)),
+        "PATCH_MAX_CONCURRENCY": ("patch_max_concurrency", _parse_ssm_rate(allow_zero=False)),
+        "PATCH_MAX_ERRORS": ("patch_max_errors", _parse_ssm_rate(allow_zero=True)),
+        "PATCH_OUTPUT_S3_BUCKET": ("patch_output_s3_bucket", _parse_bucket),
     }
 
 
@@ -196,6 +222,57 @@ def _parse_severity(var: str, raw: str) -> Severity:
 def _parse_namespace(var: str, raw: str) -> str:
     if not _NAMESPACE.match(raw) or raw.startswith("AWS/"):
         raise SettingsError(f"{var}={raw!r} is not a CloudWatch namespace (letters, digits, . - _ / # :; not AWS/)")
+    return raw
+
+
+def _parse_tag_key(var: str, raw: str) -> str:
+    if len(raw) > 128 or raw.lower().startswith("aws:"):
+        raise SettingsError(f"{var}={raw!r} is not a usable tag key (at most 128 characters, not aws:)")
+    return raw
+
+
+def _parse_lower_list(var: str, raw: str) -> tuple[str, ...]:
+    values = tuple(dict.fromkeys(v.lower() for v in _split(raw)))
+    if not values:
+        raise SettingsError(f"{var} is set but lists no value")
+    return values
+
+
+def _one_of(*allowed: str) -> Callable[[str, str], str]:
+    """Case-insensitive on the way in, AWS's spelling on the way out."""
+
+    def parse(var: str, raw: str) -> str:
+        for value in allowed:
+            if raw.lower() == value.lower():
+                return value
+        raise SettingsError(f"{var}={raw!r}: use one of {', '.join(allowed)}")
+
+    return parse
+
+
+def _parse_ssm_rate(*, allow_zero: bool) -> Callable[[str, str], str]:
+    """SendCommand's MaxConcurrency / MaxErrors: a count or a percentage, as SSM's API patterns allow."""
+
+    def parse(var: str, raw: str) -> str:
+        number = raw[:-1] if raw.endswith("%") else raw
+        if not number.isdigit() or len(number) > 7:
+            raise SettingsError(f"{var}={raw!r} is not a count (like 5) or a percentage (like 10%)")
+        value = int(number)
+        low = 0 if allow_zero else 1
+        if value < low or (raw.endswith("%") and value > 100):
+            limit = "0-100%" if allow_zero else "1-100%"
+            raise SettingsError(f"{var}={raw!r} is out of range ({low} or more, or {limit})")
+        return f"{value}%" if raw.endswith("%") else str(value)
+
+    return parse
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _parse_bucket(var: str, raw: str) -> str:
+    if not _BUCKET.match(raw) or ".." in raw:
+        raise SettingsError(f"{var}={raw!r} is not an S3 bucket name")
     return raw
 
 

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import boto3
 
 from . import events
+from .demo_patch import patch_story
 from .embedded_aws import fake_credentials, moto_server
 from .fleet import SeededFleet, base_network, launch, make_group, tcp
 from .slack_sink import SlackSink
@@ -158,7 +159,7 @@ def exposure_story(ctx: DemoContext) -> None:
     ctx.say(f"   build-runner {runner}: {len(report['findings'])} open finding(s) left")
 
 
-STORIES: list[Callable[[DemoContext], None]] = [exposure_story]
+STORIES: list[Callable[[DemoContext], None]] = [exposure_story, patch_story]
 
 
 # --- plumbing -----------------------------------------------------------------------------------
@@ -173,7 +174,7 @@ def _show_findings(ctx: DemoContext, report: dict[str, Any]) -> None:
     summary = ", ".join(f"{by_severity[s]} {s}" for s in SEVERITY_ORDER if by_severity[s]) or "none"
     ctx.say(f"   {report['trigger']}: {len(report['scope']['instances'])} instance(s) looked at; findings: {summary}")
     for f in findings:
-        ctx.say(f"   {f['severity']:<8} {f['check']:<16} {f['resource_id']}  [{f['status']}] {f['title']}")
+        ctx.say(f"   {f['severity']:<8} {f['check']:<18} {f['resource_id']}  [{f['status']}] {f['title']}")
         if f["status"] in ("new", "changed"):
             for line in _why(f):
                 ctx.say(f"            {line}")

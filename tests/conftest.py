@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from devtools import moto_ssm
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # Real AWS sample events published by others; CI lays shared/ beside the clone.
 SHARED_EVENTS = PROJECT_DIR.parent / "shared" / "fixtures" / "events"
@@ -38,3 +40,21 @@ def _aws_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
     for key in ("WARDEN_MODE",):
         monkeypatch.delenv(key, raising=False)
+
+
+# --- patch loop (issue 4): moto has no SSM managed instances. Route moto's SSM through the honest
+# extension in devtools/moto_ssm.py for every test, so that a pipeline run under mock_aws reads an
+# empty managed fleet instead of crashing on NotImplementedError; tests that need managed instances
+# seed moto_ssm.FLEET. The registry is cleared after each test.
+@pytest.fixture(autouse=True)
+def _managed_ssm_fleet():
+    moto_ssm.install()
+    yield moto_ssm.FLEET
+    moto_ssm.FLEET.reset()
+
+
+@pytest.fixture
+def ssm_manages_every_instance(_managed_ssm_fleet):
+    """For tests about something else than patching: every instance is managed, Online and patched."""
+    _managed_ssm_fleet.manage_every_instance()
+    return _managed_ssm_fleet

@@ -16,6 +16,7 @@ from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan,
 from ..settings import Settings
 from .securityhub import ImportResult, SecurityHubAdapter
 from .slack import SlackAdapter, SlackError, webhook_url
+from .ssm import carry_out_patch
 
 
 def apply_plan(
@@ -148,4 +149,5 @@ Handler = Callable[[Action, Snapshot, AwsClients, datetime], ActionOutcome]
 _HANDLERS: dict[ActionKind, Handler] = {
     ActionKind.IMPORT_FINDINGS: _import,
     ActionKind.RESOLVE_FINDINGS: _resolve,
+    ActionKind.PATCH: carry_out_patch,
 }

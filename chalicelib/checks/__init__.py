@@ -11,12 +11,16 @@ from types import MappingProxyType
 from ..model import CheckName, CheckResult, Snapshot
 from ..settings import Settings
 from .exposure import detect_public_exposure
+from .patching import detect_patch_noncompliant
+from .ssm import detect_ssm_unmanaged
 
 CheckFn = Callable[[Snapshot, Settings, datetime], CheckResult]
 
 CHECKS: Mapping[CheckName, CheckFn] = MappingProxyType(
     {
         CheckName.PUBLIC_EXPOSURE: detect_public_exposure,
+        CheckName.SSM_UNMANAGED: detect_ssm_unmanaged,
+        CheckName.PATCH_NONCOMPLIANT: detect_patch_noncompliant,
     }
 )
 

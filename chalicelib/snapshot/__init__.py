@@ -14,6 +14,7 @@ from ..clients import aws_error_message as _aws_message
 from ..model import Instance, PriorFinding, ReadError, SecurityGroup, Snapshot
 from ..scope import Scope
 from . import ec2 as ec2_reads
+from .ssm import read_ssm_facets
 
 
 class SnapshotError(RuntimeError):
@@ -30,6 +31,8 @@ def take_snapshot(scope: Scope, clients: AwsClients, now: datetime, *, read_prio
     missing = tuple(sorted(scope.instance_ids - {i.id for i in instances}))
 
     groups, complete = _read_groups(scope, clients, instances, errors)
+
+    ssm_info, patch_states, patch_runs = read_ssm_facets(scope, clients, instances, errors)  # patch loop
 
     prior: dict[str, PriorFinding] | None = None
     if read_prior:
@@ -50,6 +53,10 @@ def take_snapshot(scope: Scope, clients: AwsClients, now: datetime, *, read_prio
         missing_instance_ids=missing,
         prior_findings=prior,
         errors=tuple(errors),
+        ssm_info=ssm_info,
+        patch_states=patch_states,
+        patch_runs=patch_runs,
+        is_launch=scope.is_launch,
     )
 
 

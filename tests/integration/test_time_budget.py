@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from chalicelib.clients import AwsClients
 from chalicelib.entry import time_budget
 from chalicelib.model import Mode
@@ -11,6 +13,9 @@ from chalicelib.pipeline import run
 from chalicelib.scope import sweep_scope
 from chalicelib.settings import load_settings
 from devtools.fleet import seed_exposure_fleet
+
+# Patch loop (issue 4): these tests are about exposure, on a fleet SSM manages and keeps patched.
+pytestmark = pytest.mark.usefixtures("ssm_manages_every_instance")
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -27,8 +27,9 @@ EXPECTED = {
     "ec2-instance-state-change-terminated.json": {"ignored": "state 'terminated' needs no check"},
     "scheduled-event.json": {"sweep": True},
     "securityhub-findings-imported.json": {"ignored": "Security Hub Findings - Imported"},
-    "ssm-ec2-command-invocation-status-change.json": {"ignored": "EC2 Command Invocation Status-change"},
-    "ssm-ec2-command-status-change.json": {"ignored": "EC2 Command Status-change Notification"},
+    # Both run AWS-RunPowerShellScript; the patch loop reads these events for AWS-RunPatchBaseline only.
+    "ssm-ec2-command-invocation-status-change.json": {"ignored": "not AWS-RunPatchBaseline"},
+    "ssm-ec2-command-status-change.json": {"ignored": "not AWS-RunPatchBaseline"},
 }
 
 
