@@ -22,6 +22,7 @@ from .model import (
 from .notify import MESSAGE_DIGEST, MESSAGE_FINDING, MESSAGE_ROLLUP, is_news
 from .notify.compose import DEADLINE_HORIZON
 from .notify.facts import stop_deadlines
+from .plan_idle import plan_idle_lifecycle
 from .settings import Settings
 
 # One event that exposes fifty instances gets nine messages and a roll-up, not fifty messages.
@@ -55,6 +56,7 @@ def plan_actions(results: Iterable[CheckResult], snapshot: Snapshot, settings: S
                 resolutions=tuple(resolutions),
             )
         )
+    actions.extend(plan_idle_lifecycle(results, snapshot, settings, now))
     # Slack speaks last (apply defers it too): its messages report what the other actions did.
     actions.extend(plan_slack(findings, statuses, resolutions, results, snapshot, settings, now, actions))
     return Plan(findings=tuple(findings), statuses=statuses, resolutions=tuple(resolutions), actions=tuple(actions))

@@ -14,6 +14,7 @@ from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..log import logger
 from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan, ReadError, Snapshot
 from ..settings import Settings
+from .ec2 import mark_idle, stop_idle, unmark_idle
 from .securityhub import ImportResult, SecurityHubAdapter
 from .slack import SlackAdapter, SlackError, webhook_url
 
@@ -33,7 +34,12 @@ def apply_plan(
     for action in plan.actions:
         if mode not in ACTION_MODES[action.kind]:
             outcomes.append(
-                ActionOutcome(action.kind, action.resource_ids, done=False, reason=f"{mode.value} mode: not applied")
+                ActionOutcome(
+                    action.kind,
+                    action.resource_ids,
+                    done=False,
+                    reason=f"{mode.value} mode, not applied: {action.reason}",
+                )
             )
             continue
         if action.kind is ActionKind.NOTIFY_SLACK:
@@ -148,4 +154,7 @@ Handler = Callable[[Action, Snapshot, AwsClients, datetime], ActionOutcome]
 _HANDLERS: dict[ActionKind, Handler] = {
     ActionKind.IMPORT_FINDINGS: _import,
     ActionKind.RESOLVE_FINDINGS: _resolve,
+    ActionKind.MARK_IDLE: mark_idle,
+    ActionKind.UNMARK_IDLE: unmark_idle,
+    ActionKind.STOP_IDLE: stop_idle,
 }

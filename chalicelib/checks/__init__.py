@@ -11,12 +11,16 @@ from types import MappingProxyType
 from ..model import CheckName, CheckResult, Snapshot
 from ..settings import Settings
 from .exposure import detect_public_exposure
+from .idle import detect_idle
+from .stopped import detect_stopped_long
 
 CheckFn = Callable[[Snapshot, Settings, datetime], CheckResult]
 
 CHECKS: Mapping[CheckName, CheckFn] = MappingProxyType(
     {
         CheckName.PUBLIC_EXPOSURE: detect_public_exposure,
+        CheckName.IDLE: detect_idle,
+        CheckName.STOPPED_LONG: detect_stopped_long,
     }
 )
 

@@ -14,13 +14,16 @@ from ..clients import aws_error_message as _aws_message
 from ..model import Instance, PriorFinding, ReadError, SecurityGroup, Snapshot
 from ..scope import Scope
 from . import ec2 as ec2_reads
+from .metrics import read_usage_facet
 
 
 class SnapshotError(RuntimeError):
     """The snapshot could not read what every check needs (the instances in scope)."""
 
 
-def take_snapshot(scope: Scope, clients: AwsClients, now: datetime, *, read_prior: bool) -> Snapshot:
+def take_snapshot(
+    scope: Scope, clients: AwsClients, now: datetime, *, read_prior: bool, usage_days: int = 14
+) -> Snapshot:
     region = scope.region or clients.region
     errors: list[ReadError] = []
     instances = _read_instances(scope, clients, region)
@@ -30,6 +33,7 @@ def take_snapshot(scope: Scope, clients: AwsClients, now: datetime, *, read_prio
     missing = tuple(sorted(scope.instance_ids - {i.id for i in instances}))
 
     groups, complete = _read_groups(scope, clients, instances, errors)
+    usage = read_usage_facet(clients, instances, now, usage_days, errors)
 
     prior: dict[str, PriorFinding] | None = None
     if read_prior:
@@ -50,6 +54,8 @@ def take_snapshot(scope: Scope, clients: AwsClients, now: datetime, *, read_prio
         missing_instance_ids=missing,
         prior_findings=prior,
         errors=tuple(errors),
+        usage=usage,
+        trigger=scope.trigger,
     )
 
 
