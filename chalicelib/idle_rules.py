@@ -170,6 +170,7 @@ class IdleStage(enum.StrEnum):
     MARKED = "marked"  # deadline ahead
     DUE = "due"  # deadline passed and the most recent day idle again: stop
     AWAITING_RECHECK = "awaiting-recheck"  # deadline passed, but the most recent day is not idle
+    STOPPED = "stopped"  # stopped by ec2-warden; the finding stays open until it is started or terminated
 
 
 def idle_stage(instance: Instance, verdict: UsageVerdict, now: datetime) -> IdleStage:

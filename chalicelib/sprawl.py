@@ -30,7 +30,7 @@ def sprawl_census(snapshot: Snapshot, results: Iterable[CheckResult], settings: 
         return {
             "instances": True,
             "running": instance.state == "running",
-            "idle": instance.id in idle_ids,
+            "idle": instance.state == "running" and instance.id in idle_ids,
             "marked": instance.state == "running" and read_mark(instance.tags) is not None,
             "stopped_by_warden": stopped_by_warden(instance),
             "stopped_long": instance.id in stopped_long_ids,

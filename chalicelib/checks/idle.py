@@ -1,8 +1,10 @@
 """idle: a running instance whose daily CPU and network stayed under Trusted Advisor's thresholds.
 
-Outcomes per running instance in scope:
-- idle: a finding that also says where its lifecycle stands (protected, to be marked, marked with a
-  deadline, due for a stop).
+Outcomes per instance in scope:
+- idle (running): a finding that also says where its lifecycle stands (protected, to be marked,
+  marked with a deadline, due for a stop).
+- stopped by ec2-warden: the finding stays open and says so, until the instance is started (then
+  judged afresh) or terminated; stopped by anyone else, or not running: passes.
 - active: passes, which resolves an open idle finding (and the plan removes the marks).
 - not enough data (fewer days with datapoints than IDLE_MIN_DAYS needs): neither passes nor fails,
   only counted in `skipped`. It must never create a finding (an instance one week old is not a
@@ -20,14 +22,15 @@ from datetime import datetime, timedelta
 
 from ..idle_rules import (
     START_TRIGGER,
+    STOPPED_BY,
     IdleStage,
-    Mark,
     UsageVerdict,
     Verdict,
     format_time,
     idle_stage,
     judge_usage,
     read_mark,
+    stopped_by_warden,
 )
 from ..model import CheckName, CheckResult, Finding, Instance, Mode, Severity, Snapshot
 from ..settings import Settings
@@ -49,8 +52,13 @@ def detect_idle(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckR
         skipped[reason] = skipped.get(reason, 0) + 1
 
     for instance in snapshot.instances:
+        if stopped_by_warden(instance):
+            # Kept open, saying it was stopped: the same text the stopping sweep posted, so a repeat
+            # of that sweep changes nothing. Starting it (or terminating it) resolves the finding.
+            findings.append(idle_finding(instance, IdleStage.STOPPED, None, settings, now))
+            continue
         if instance.state != "running":
-            # A stopped instance costs no compute and serves nothing: an idle finding no longer holds.
+            # Stopped by its owner, or on its way: it serves nothing, so an idle finding no longer holds.
             skip(f"not running ({instance.state})")
             passed.add(instance.id)
             continue
@@ -69,7 +77,7 @@ def detect_idle(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckR
         elif verdict.verdict is Verdict.ACTIVE:
             passed.add(instance.id)
         else:
-            findings.append(idle_finding(instance, verdict, settings, now))
+            findings.append(idle_finding(instance, idle_stage(instance, verdict, now), verdict, settings, now))
     passed.update(snapshot.missing_instance_ids)
     return CheckResult(
         check=CheckName.IDLE,
@@ -80,31 +88,37 @@ def detect_idle(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckR
     )
 
 
-def idle_finding(instance: Instance, verdict: UsageVerdict, settings: Settings, now: datetime) -> Finding:
-    stage = idle_stage(instance, verdict, now)
+def idle_finding(
+    instance: Instance, stage: IdleStage, verdict: UsageVerdict | None, settings: Settings, now: datetime
+) -> Finding:
     mark = read_mark(instance.tags)
     name = f" ({instance.name})" if instance.name else ""
     rule = (
         f"Average CPU at most {settings.idle_cpu_percent:g}% and network in+out at most "
-        f"{settings.idle_network_mb:g} MB a day on at least {verdict.days_needed} of the last "
-        f"{verdict.window_days} days."
+        f"{settings.idle_network_mb:g} MB a day on at least {settings.idle_days_needed} of "
+        f"{settings.idle_lookback_days} days."
     )
-    details: dict[str, object] = {
-        "stage": stage.value,
-        "idle_days": verdict.idle_days,
-        "days_with_data": verdict.days_with_data,
-        "window_days": verdict.window_days,
-        "days_needed": verdict.days_needed,
-        "last_day_idle": verdict.last_day_idle,
-        "max_cpu_percent": verdict.max_cpu_percent,
-        "max_network_mb": verdict.max_network_mb,
-        "protected": stage is IdleStage.PROTECTED,
-    }
+    details: dict[str, object] = {"stage": stage.value, "protected": stage is IdleStage.PROTECTED}
+    if verdict is not None:
+        details.update(
+            idle_days=verdict.idle_days,
+            days_with_data=verdict.days_with_data,
+            window_days=verdict.window_days,
+            days_needed=verdict.days_needed,
+            last_day_idle=verdict.last_day_idle,
+            max_cpu_percent=verdict.max_cpu_percent,
+            max_network_mb=verdict.max_network_mb,
+        )
+    deadline = mark.stop_after if mark is not None else None
     if stage is IdleStage.TO_MARK:
-        details["stop_after"] = format_time(now + timedelta(hours=settings.idle_grace_hours))
-    elif mark is not None and stage is not IdleStage.PROTECTED:
+        deadline = now + timedelta(hours=settings.idle_grace_hours)
+        details["idle_since"] = format_time(now)
+    elif mark is not None:
         details["idle_since"] = format_time(mark.idle_since)
-        details["stop_after"] = format_time(mark.stop_after)
+    if deadline is not None and stage is not IdleStage.PROTECTED:
+        details["stop_after"] = format_time(deadline)
+    if stage is IdleStage.STOPPED:
+        details["stopped_by"] = instance.tags.get(STOPPED_BY, "")
     title = f"Idle instance {instance.id}{name}" + (" (protected)" if stage is IdleStage.PROTECTED else "")
     return Finding(
         check=CheckName.IDLE,
@@ -113,32 +127,35 @@ def idle_finding(instance: Instance, verdict: UsageVerdict, settings: Settings, 
         region=instance.region,
         severity=Severity.LOW,
         title=title,
-        description=f"{rule} {_stage_sentence(stage, mark, settings)}",
+        description=f"{rule} {_stage_sentence(stage, deadline, settings)}",
         remediation=REMEDIATION,
         details=details,
     )
 
 
-def _stage_sentence(stage: IdleStage, mark: Mark | None, settings: Settings) -> str:
-    # Absolute deadlines come from the tag (stable); "now + grace" is never written into the text,
-    # or a finding in notify mode (no tags) would change at every sweep.
+def _stage_sentence(stage: IdleStage, deadline: datetime | None, settings: Settings) -> str:
+    """What happens next. Each sentence equals the one the following sweep writes once this sweep's
+    actions are done (to-mark -> marked, due -> stopped), so repeating a sweep re-posts nothing; and
+    no sentence holds "now + grace" unless the tags that keep it are written (enforce mode)."""
+    enforce = settings.mode is Mode.ENFORCE
+    when = format_time(deadline) if deadline is not None else "its warden:stop-after deadline"
     if stage is IdleStage.PROTECTED:
         return "It carries warden:protect, so ec2-warden will not stop it."
-    if stage is IdleStage.TO_MARK:
+    if stage is IdleStage.TO_MARK and not enforce:
         return (
-            f"ec2-warden marks it with a warden:stop-after deadline {settings.idle_grace_hours} hours ahead "
-            "and stops it after that unless it becomes active or gets warden:protect."
+            f"In enforce mode ec2-warden would tag a deadline {settings.idle_grace_hours} hours ahead "
+            "(warden:stop-after) and stop it after that unless it becomes active or gets warden:protect."
         )
-    assert mark is not None  # MARKED, DUE and AWAITING_RECHECK all need a valid mark
-    deadline = format_time(mark.stop_after)
-    if stage is IdleStage.MARKED:
-        return f"ec2-warden stops it after {deadline} unless it becomes active or gets warden:protect."
-    if stage is IdleStage.DUE:
-        when = "now" if settings.mode is Mode.ENFORCE else f"in enforce mode (this run is {settings.mode.value})"
+    if stage in (IdleStage.TO_MARK, IdleStage.MARKED):
+        return f"ec2-warden stops it after {when} unless it becomes active or gets warden:protect."
+    if stage is IdleStage.DUE and not enforce:
+        return f"Its deadline ({when}) passed and it stayed idle: in enforce mode ec2-warden would stop it."
+    if stage in (IdleStage.DUE, IdleStage.STOPPED):
         return (
-            f"Its deadline ({deadline}) has passed and it was idle again over the last day: ec2-warden stops it {when}."
+            f"Its deadline ({when}) passed and it stayed idle, so ec2-warden stops it; warden:stopped-by "
+            "records when. Start it to keep it (that resolves this finding), or terminate it."
         )
     return (
-        f"Its deadline ({deadline}) has passed, but the last day was not idle (or has no data): "
+        f"Its deadline ({when}) passed, but the last day was not idle (or has no data): "
         "ec2-warden stops it only once a day is idle again."
     )

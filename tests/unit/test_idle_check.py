@@ -10,7 +10,7 @@ from idle_builders import IDLE_14, NOW, days, instance, marked, snapshot
 
 from chalicelib.checks import CHECKS
 from chalicelib.checks.idle import detect_idle
-from chalicelib.idle_rules import PROTECT, Verdict, day_is_idle, judge_usage
+from chalicelib.idle_rules import PROTECT, STOPPED_BY, Verdict, day_is_idle, judge_usage
 from chalicelib.model import CheckName, DailyUsage, DayUsage, Mode, Severity
 from chalicelib.settings import Settings
 
@@ -139,7 +139,10 @@ def test_marked_stage_names_the_deadline_from_the_tag():
     assert "2026-03-04T02:00:00Z" in finding.description
 
 
-@pytest.mark.parametrize(("mode", "words"), [(Mode.ENFORCE, "stops it now"), (Mode.AUDIT, "in enforce mode")])
+@pytest.mark.parametrize(
+    ("mode", "words"),
+    [(Mode.ENFORCE, "so ec2-warden stops it;"), (Mode.AUDIT, "in enforce mode ec2-warden would stop it")],
+)
 def test_due_stage_says_what_this_mode_does(mode, words):
     tags = marked(NOW - timedelta(hours=80), NOW - timedelta(hours=8))
     (finding,) = _one(IDLE_14, Settings(mode=mode), tags=tags).findings
@@ -160,3 +163,28 @@ def test_unmarked_finding_text_does_not_move_with_the_clock():
     later = detect_idle(snap, SETTINGS, NOW + timedelta(hours=1)).findings[0]
     # THEN title and description are equal, so the finding is not re-posted as changed
     assert (first.title, first.description) == (later.title, later.description)
+
+
+def test_stopped_by_warden_keeps_its_finding_with_the_text_the_stopping_sweep_posted():
+    # GIVEN an instance due for a stop in enforce mode, and the same instance after the stop
+    enforce = Settings(mode=Mode.ENFORCE)
+    tags = marked(NOW - timedelta(hours=80), NOW - timedelta(hours=8))
+    (due,) = _one(IDLE_14, enforce, tags=tags).findings
+    stopped = instance("i-1", state="stopped", tags={**tags, STOPPED_BY: "2026-03-01T12:00:00Z"})
+    result = detect_idle(snapshot([stopped]), enforce, NOW + timedelta(hours=1))
+    # THEN the finding stays open, unchanged, so repeating the stopping sweep re-posts nothing
+    (after,) = result.findings
+    assert after.details["stage"] == "stopped"
+    assert (after.title, after.description) == (due.title, due.description)
+    assert "i-1" not in result.passed
+
+
+def test_in_enforce_mode_the_new_deadline_is_named_as_the_next_sweep_will_name_it():
+    enforce = Settings(mode=Mode.ENFORCE)
+    (first,) = _one(IDLE_14, enforce).findings
+    tags = marked(NOW, NOW + timedelta(hours=72))
+    (second,) = detect_idle(
+        snapshot([instance("i-1", tags=tags)], {"i-1": IDLE_14}), enforce, NOW + timedelta(hours=1)
+    ).findings
+    assert (first.details["stage"], second.details["stage"]) == ("to-mark", "marked")
+    assert first.description == second.description
