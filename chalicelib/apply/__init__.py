@@ -38,7 +38,7 @@ def apply_plan(
                     action.kind,
                     action.resource_ids,
                     done=False,
-                    reason=f"{mode.value} mode, not applied: {action.reason}",
+                    reason=f"{mode.value} mode: not applied ({action.reason})",
                 )
             )
             continue

@@ -113,7 +113,7 @@ def test_table_output_reads_as_a_summary(server):
     assert done.returncode == 0, done.stderr
     assert "ec2-warden audit | sweep" in done.stdout
     assert "CRITICAL  public-exposure" in done.stdout
-    assert "AWS calls: 2" in done.stdout
+    assert "AWS calls: 3" in done.stdout  # DescribeInstances, DescribeSecurityGroups, GetMetricData (idle)
 
 
 @pytest.mark.parametrize(

@@ -6,30 +6,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from chalice.test import Client
-from moto import mock_aws
 
-from app import app
+import app as warden_app
 from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, format_time
 from devtools.idle_fleet import launch_one
+from tests.conftest import LOCAL_EVENTS, PROJECT_DIR
 
-ROOT = Path(__file__).parents[2]
-REGION = "us-east-1"
-FIXTURE = ROOT / "tests" / "fixtures" / "ec2-instance-state-change-running.json"
-
-
-@pytest.fixture
-def ec2(monkeypatch):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        import boto3
-
-        yield boto3.client("ec2", region_name=REGION)
+FIXTURE = LOCAL_EVENTS / "ec2-instance-state-change-running.json"
 
 
 def test_a_running_event_unmarks_the_instance_in_enforce_mode(ec2):
@@ -39,7 +24,7 @@ def test_a_running_event_unmarks_the_instance_in_enforce_mode(ec2):
     instance_id = launch_one(ec2, "lab-box", marks)
     event = json.loads(FIXTURE.read_text().replace("i-abcd1111", instance_id))
     # WHEN EventBridge delivers its running state change to the handler
-    with Client(app, stage_name="prod", project_dir=str(ROOT)) as client:
+    with Client(warden_app.app, stage_name="prod", project_dir=str(PROJECT_DIR)) as client:
         response = client.lambda_.invoke("on_instance_state_change", event)
     # THEN the report says it unmarked it, and the tags are gone
     report = response.payload

@@ -10,27 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import boto3
-import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from chalicelib.apply.ec2 import RETRY_BUDGET, Ec2Adapter, stop_idle
-from chalicelib.clients import AwsClients
 from chalicelib.idle_rules import IDLE_SINCE, PROTECT, STOP_AFTER, STOPPED_BY, format_time
 from chalicelib.model import Action, ActionKind, Snapshot
 from devtools.idle_fleet import launch_one, set_launch_time
 
 REGION = "us-east-1"
 NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)  # after moto's launch times
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield AwsClients(REGION)
 
 
 def _tags(ec2, instance_id):
@@ -59,24 +47,24 @@ def _stop_calls(stub, outcomes):
             stub.add_response("stop_instances", {"StoppingInstances": []}, params)
 
 
-def test_one_create_tags_and_one_delete_tags_call_for_many_instances(aws):
-    ec2 = aws.ec2
+def test_one_create_tags_and_one_delete_tags_call_for_many_instances(clients):
+    ec2 = clients.ec2
     ids = [launch_one(ec2, f"box-{n}") for n in range(3)]
-    before = aws.counter.snapshot()
+    before = clients.counter.snapshot()
     adapter = Ec2Adapter(ec2)
     marked = adapter.create_tags(ids, {IDLE_SINCE: "2026-03-01T00:00:00Z", STOP_AFTER: "2026-03-04T00:00:00Z"})
     ec2.create_tags(Resources=[ids[0]], Tags=[{"Key": STOPPED_BY, "Value": "garbage"}])
     unmarked = adapter.delete_tags(ids[:2], [IDLE_SINCE, STOP_AFTER, STOPPED_BY])
-    calls = {k: v - before.get(k, 0) for k, v in aws.counter.snapshot().items() if v - before.get(k, 0)}
+    calls = {k: v - before.get(k, 0) for k, v in clients.counter.snapshot().items() if v - before.get(k, 0)}
     assert calls == {"ec2:CreateTags": 2, "ec2:DeleteTags": 1}  # one CreateTags is the test's own
     assert marked.done == ids and unmarked.done == ids[:2]
     assert _tags(ec2, ids[0]) == {"Name": "box-0"}  # whatever the values were
     assert _tags(ec2, ids[2])[STOP_AFTER] == "2026-03-04T00:00:00Z"
 
 
-def test_a_stop_refused_for_one_instance_does_not_stop_the_rest(aws):
+def test_a_stop_refused_for_one_instance_does_not_stop_the_rest(clients):
     # GIVEN three instances, the middle one with stop protection (EC2 fails the whole call)
-    ec2 = aws.ec2
+    ec2 = clients.ec2
     free_a = launch_one(ec2, "a")
     guarded = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, DisableApiStop=True)["Instances"][0][
         "InstanceId"
@@ -90,7 +78,7 @@ def test_a_stop_refused_for_one_instance_does_not_stop_the_rest(aws):
     assert result.failed[guarded].startswith("OperationNotPermitted")
     assert (_state(ec2, free_a), _state(ec2, guarded), _state(ec2, free_b)) == ("stopped", "running", "stopped")
     # the error named the instance, so one retry without it was enough
-    assert aws.counter.snapshot()["ec2:StopInstances"] == 2
+    assert clients.counter.snapshot()["ec2:StopInstances"] == 2
 
 
 def test_incorrect_instance_state_named_in_the_message_costs_one_retry():
@@ -165,15 +153,15 @@ def _due_tags(**extra):
     } | extra
 
 
-def test_the_stop_rereads_the_instances_and_honours_changes_made_since_the_snapshot(aws):
+def test_the_stop_rereads_the_instances_and_honours_changes_made_since_the_snapshot(clients):
     # GIVEN four instances due for a stop when the snapshot was taken
-    ec2 = aws.ec2
+    ec2 = clients.ec2
     due, protected, postponed, stopped = (_launch_due(ec2, name) for name in "abcd")
     # WHEN, before the stop, an owner protects one, moves another's deadline, and a third stops
     ec2.create_tags(Resources=[protected], Tags=[{"Key": PROTECT, "Value": ""}])
     ec2.create_tags(Resources=[postponed], Tags=[{"Key": STOP_AFTER, "Value": format_time(NOW + timedelta(days=7))}])
     ec2.stop_instances(InstanceIds=[stopped])
-    before = aws.counter.snapshot()
+    before = clients.counter.snapshot()
     action = Action(
         ActionKind.STOP_IDLE,
         (due, protected, postponed, stopped),
@@ -181,8 +169,8 @@ def test_the_stop_rereads_the_instances_and_honours_changes_made_since_the_snaps
         params={"tags": {STOPPED_BY: format_time(NOW)}},
     )
     snap = Snapshot("123456789012", REGION, NOW, True, (), {})
-    outcome = stop_idle(action, snap, aws, NOW)
-    calls = {k: v - before.get(k, 0) for k, v in aws.counter.snapshot().items() if v - before.get(k, 0)}
+    outcome = stop_idle(action, snap, clients, NOW)
+    calls = {k: v - before.get(k, 0) for k, v in clients.counter.snapshot().items() if v - before.get(k, 0)}
     # THEN only the one still due is stopped and tagged, in one read, one stop and one tag call
     assert (_state(ec2, due), _state(ec2, protected), _state(ec2, postponed)) == ("stopped", "running", "running")
     assert _tags(ec2, due)[STOPPED_BY] == format_time(NOW)
@@ -193,12 +181,12 @@ def test_the_stop_rereads_the_instances_and_honours_changes_made_since_the_snaps
     assert calls == {"ec2:DescribeInstances": 1, "ec2:StopInstances": 1, "ec2:CreateTags": 1}
 
 
-def test_a_stop_that_fails_is_reported_per_instance(aws):
-    ec2 = aws.ec2
+def test_a_stop_that_fails_is_reported_per_instance(clients):
+    ec2 = clients.ec2
     free = _launch_due(ec2, "free")
     guarded = _launch_due(ec2, "guarded", DisableApiStop=True)
     action = Action(ActionKind.STOP_IDLE, (free, guarded), "stop", params={"tags": {STOPPED_BY: format_time(NOW)}})
-    outcome = stop_idle(action, Snapshot("123456789012", REGION, NOW, True, (), {}), aws, NOW)
+    outcome = stop_idle(action, Snapshot("123456789012", REGION, NOW, True, (), {}), clients, NOW)
     assert not outcome.done
     assert outcome.failed_ids == (guarded,)
     assert f"{guarded}: OperationNotPermitted" in (outcome.error or "")

@@ -11,24 +11,13 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
-from chalicelib.clients import AwsClients
 from chalicelib.snapshot.metrics import MAX_QUERIES_PER_CALL, read_daily_usage, usage_window
 from devtools.idle_fleet import QUIET, Day, put_daily_usage
 
 REGION = "us-east-1"
 NOW = datetime(2026, 3, 1, 12, 34, tzinfo=UTC)
 START, END = usage_window(NOW, 14)
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield AwsClients(REGION)
 
 
 def _stubbed():
@@ -44,9 +33,9 @@ def test_window_is_whole_days_ending_at_the_last_whole_hour():
     assert end == datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
-def test_daily_values_land_in_their_day_and_missing_days_stay_none(aws):
+def test_daily_values_land_in_their_day_and_missing_days_stay_none(clients):
     # GIVEN two quiet days just before the window's end, and one datapoint outside the window
-    cloudwatch = aws.get("cloudwatch")
+    cloudwatch = clients.get("cloudwatch")
     put_daily_usage(cloudwatch, "i-0aaaaaaaaaaaaaaaa", [Day(cpu=3.0, network_mb=1.2), QUIET], END)
     cloudwatch.put_metric_data(
         Namespace="AWS/EC2",
@@ -73,11 +62,11 @@ def test_daily_values_land_in_their_day_and_missing_days_stay_none(aws):
     assert read.errors == [] and read.failed_ids == set()
 
 
-def test_queries_are_packed_500_a_call_across_instances(aws):
+def test_queries_are_packed_500_a_call_across_instances(clients):
     # GIVEN 400 instances: 1,200 queries WHEN read THEN ceil(1200 / 500) = 3 calls, none per instance
     ids = [f"i-{n:017x}" for n in range(400)]
-    read = read_daily_usage(aws.get("cloudwatch"), ids, NOW, 14)
-    assert aws.counter.snapshot() == {"cloudwatch:GetMetricData": 3}
+    read = read_daily_usage(clients.get("cloudwatch"), ids, NOW, 14)
+    assert clients.counter.snapshot() == {"cloudwatch:GetMetricData": 3}
     assert len(read.usage) == 400
     assert MAX_QUERIES_PER_CALL == 500
 

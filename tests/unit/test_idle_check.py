@@ -6,13 +6,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from idle_builders import IDLE_14, NOW, days, instance, marked, snapshot
 
 from chalicelib.checks import CHECKS
 from chalicelib.checks.idle import detect_idle
 from chalicelib.idle_rules import PROTECT, STOPPED_BY, Verdict, day_is_idle, judge_usage
 from chalicelib.model import CheckName, DailyUsage, DayUsage, Mode, Severity
 from chalicelib.settings import Settings
+from tests.unit.idle_builders import IDLE_14, NOW, days, instance, marked, snapshot
 
 SETTINGS = Settings()
 TRUSTED_ADVISOR = Settings(idle_min_days=4)

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from idle_builders import NOW, carry_out, idle_actions, instance, plan_for, snapshot
 
 from chalicelib.idle_rules import (
     IDLE_SINCE,
@@ -26,6 +25,7 @@ from chalicelib.idle_rules import (
     restarted_since_marked,
 )
 from chalicelib.settings import Settings
+from tests.unit.idle_builders import NOW, carry_out, idle_actions, instance, plan_for, snapshot
 
 STATES = ["running"] * 5 + ["stopped", "pending", "stopping", "terminated"]
 GARBAGE = st.sampled_from(["", "soon", "2026-02-30T00:00:00Z", "1700000000", "2026-03-01T12:00:00+99:00"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from idle_builders import IDLE_14, NOW, carry_out, idle_actions, instance, marked, plan_for, snapshot
 
 from chalicelib.idle_rules import IDLE_SINCE, LIFECYCLE_KEYS, PROTECT, STOP_AFTER, STOPPED_BY
 from chalicelib.model import ACTION_MODES, ActionKind, Mode
 from chalicelib.settings import Settings
+from tests.unit.idle_builders import IDLE_14, NOW, carry_out, idle_actions, instance, marked, plan_for, snapshot
 
 TRUSTED_ADVISOR = Settings(idle_min_days=4)
 BEFORE = marked(NOW - timedelta(hours=10), NOW + timedelta(hours=62))  # deadline ahead

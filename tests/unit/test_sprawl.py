@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from idle_builders import IDLE_14, NOW, instance, marked, snapshot
-
 from chalicelib.checks import run_checks
 from chalicelib.idle_rules import PROTECT, STOPPED_BY
 from chalicelib.model import Mode, Report
 from chalicelib.settings import Settings
 from chalicelib.sprawl import MAX_GROUPS, OTHER, UNTAGGED, sprawl_census
+from tests.unit.idle_builders import IDLE_14, NOW, instance, marked, snapshot
 
 SETTINGS = Settings()
 LONG_AGO = f"User initiated ({(NOW - timedelta(days=40)).strftime('%Y-%m-%d %H:%M:%S')} GMT)"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from idle_builders import NOW, instance, snapshot
 
 from chalicelib.checks import CHECKS
 from chalicelib.checks.stopped import detect_stopped_long
 from chalicelib.idle_rules import STOPPED_BY
 from chalicelib.model import CheckName, Severity
 from chalicelib.settings import Settings
+from tests.unit.idle_builders import NOW, instance, snapshot
 
 SETTINGS = Settings()
 
