@@ -20,6 +20,7 @@ import boto3
 from . import events
 from .embedded_aws import fake_credentials, moto_server
 from .fleet import SeededFleet, base_network, launch, make_group, tcp
+from .idle_demo import idle_story
 from .slack_sink import SlackSink
 
 REGION = "us-east-1"
@@ -158,7 +159,7 @@ def exposure_story(ctx: DemoContext) -> None:
     ctx.say(f"   build-runner {runner}: {len(report['findings'])} open finding(s) left")
 
 
-STORIES: list[Callable[[DemoContext], None]] = [exposure_story]
+STORIES: list[Callable[[DemoContext], None]] = [exposure_story, idle_story]
 
 
 # --- plumbing -----------------------------------------------------------------------------------
