@@ -23,12 +23,19 @@ from botocore.exceptions import ClientError
 
 from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..idle_rules import still_due_for_stop
-from ..model import Action, ActionOutcome, Instance, Snapshot
+from ..model import Action, ActionKind, ActionOutcome, Instance, Snapshot
 from ..snapshot.ec2 import iter_instances_by_id
 
 MAX_RESOURCES_PER_CALL = 1000  # CreateTags / DeleteTags limit; StopInstances is held to the same
 RETRY_BUDGET = 40  # extra calls one batch operation may spend finding the instances that fail it
 _INSTANCE_ID = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
+
+# IAM actions each lifecycle action needs; the stage policies (.chalice/policy-*.json) must grant them.
+REQUIRED_PERMISSIONS: Mapping[ActionKind, tuple[str, ...]] = {
+    ActionKind.MARK_IDLE: ("ec2:CreateTags",),
+    ActionKind.UNMARK_IDLE: ("ec2:DeleteTags",),
+    ActionKind.STOP_IDLE: ("ec2:DescribeInstances", "ec2:StopInstances", "ec2:CreateTags"),
+}
 
 
 @dataclass
@@ -40,6 +47,7 @@ class BatchResult:
 class Ec2Adapter:
     def __init__(self, client: Any) -> None:
         self._client = client
+        self._retries_left = RETRY_BUDGET
 
     def create_tags(self, instance_ids: Sequence[str], tags: Mapping[str, str]) -> BatchResult:
         tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -58,23 +66,21 @@ class Ec2Adapter:
 
     def _in_batches(self, instance_ids: Sequence[str], call: Callable[[list[str]], Any]) -> BatchResult:
         result = BatchResult()
-        budget = [RETRY_BUDGET]
+        self._retries_left = RETRY_BUDGET
         ids = list(dict.fromkeys(instance_ids))
         for start in range(0, len(ids), MAX_RESOURCES_PER_CALL):
-            self._attempt(ids[start : start + MAX_RESOURCES_PER_CALL], call, result, budget, first=True)
+            self._attempt(ids[start : start + MAX_RESOURCES_PER_CALL], call, result, retry=False)
         return result
 
-    def _attempt(
-        self, ids: list[str], call: Callable[[list[str]], Any], result: BatchResult, budget: list[int], first: bool
-    ) -> None:
+    def _attempt(self, ids: list[str], call: Callable[[list[str]], Any], result: BatchResult, retry: bool) -> None:
         if not ids:
             return
-        if not first:
-            if budget[0] <= 0:
+        if retry:
+            if self._retries_left <= 0:
                 for i in ids:
                     result.failed[i] = "not attempted: retry budget spent on earlier failures"
                 return
-            budget[0] -= 1
+            self._retries_left -= 1
         try:
             call(ids)
         except ClientError as exc:
@@ -84,14 +90,14 @@ class Ec2Adapter:
                 return
             mentioned = set(_INSTANCE_ID.findall(message))
             named = [i for i in ids if i in mentioned]
-            if named:
+            if named:  # IncorrectInstanceState, OperationNotPermitted... name their instance
                 for i in named:
                     result.failed[i] = message
-                self._attempt([i for i in ids if i not in named], call, result, budget, first=False)
+                self._attempt([i for i in ids if i not in mentioned], call, result, retry=True)
                 return
             half = len(ids) // 2
-            self._attempt(ids[:half], call, result, budget, first=False)
-            self._attempt(ids[half:], call, result, budget, first=False)
+            self._attempt(ids[:half], call, result, retry=True)
+            self._attempt(ids[half:], call, result, retry=True)
             return
         except AWS_ERRORS as exc:  # connection or retry exhaustion: splitting would not help
             for i in ids:
