@@ -31,10 +31,14 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         # The webhook URL is a SecureString under /ec2-warden/, encrypted with the key of
         # infra/slack-webhook.yaml (its key policy defers to IAM, hence kms:Decrypt here).
         ActionKind.NOTIFY_SLACK.value: ("ssm:GetParameter", "kms:Decrypt"),
+        # The idle lifecycle (issue 3), granted in the prod policy under its guard rails (tag keys
+        # warden:*; stop only with a warden:stop-after tag, never with warden:protect). The stop also
+        # re-reads the instances (DescribeInstances, a read) and tags warden:stopped-by.
+        ActionKind.MARK_IDLE.value: ("ec2:CreateTags",),
+        ActionKind.UNMARK_IDLE.value: ("ec2:DeleteTags",),
+        ActionKind.STOP_IDLE.value: ("ec2:StopInstances", "ec2:CreateTags"),
         # Enforce-mode writes whose adapters land with later issues; each is granted in the prod
-        # policy under its guard rail (tag keys warden:*, the stop-after tag, the patch document).
-        "tag-instances": ("ec2:CreateTags", "ec2:DeleteTags"),
-        "stop-instances": ("ec2:StopInstances",),
+        # policy under its guard rail (the patch document).
         "patch-instances": ("ssm:SendCommand",),
     }
 )
@@ -43,8 +47,6 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 # enforce carries them out. When a kind lands in model.ACTION_MODES, its line here goes.
 PENDING_KIND_MODES: Mapping[str, frozenset[Mode]] = MappingProxyType(
     {
-        "tag-instances": frozenset({Mode.ENFORCE}),
-        "stop-instances": frozenset({Mode.ENFORCE}),
         "patch-instances": frozenset({Mode.ENFORCE}),
     }
 )

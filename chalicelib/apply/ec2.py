@@ -23,19 +23,12 @@ from botocore.exceptions import ClientError
 
 from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..idle_rules import still_due_for_stop
-from ..model import Action, ActionKind, ActionOutcome, Instance, Snapshot
+from ..model import Action, ActionOutcome, Instance, Snapshot
 from ..snapshot.ec2 import iter_instances_by_id
 
 MAX_RESOURCES_PER_CALL = 1000  # CreateTags / DeleteTags limit; StopInstances is held to the same
 RETRY_BUDGET = 40  # extra calls one batch operation may spend finding the instances that fail it
 _INSTANCE_ID = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
-
-# IAM actions each lifecycle action needs; the stage policies (.chalice/policy-*.json) must grant them.
-REQUIRED_PERMISSIONS: Mapping[ActionKind, tuple[str, ...]] = {
-    ActionKind.MARK_IDLE: ("ec2:CreateTags",),
-    ActionKind.UNMARK_IDLE: ("ec2:DeleteTags",),
-    ActionKind.STOP_IDLE: ("ec2:DescribeInstances", "ec2:StopInstances", "ec2:CreateTags"),
-}
 
 
 @dataclass

@@ -28,7 +28,6 @@ MAX_QUERIES_PER_CALL = 500  # GetMetricData's limit on MetricDataQueries
 DAY_SECONDS = 86_400
 MAX_PAGES_PER_CALL = 20  # a guard against a NextToken that never ends; 500 x 90 days needs one page
 WHERE = "cloudwatch:GetMetricData"
-REQUIRED_PERMISSIONS = ("cloudwatch:GetMetricData",)  # the stage policies must grant it
 
 # (field on DayUsage, metric name, statistic)
 METRICS: tuple[tuple[str, str, str], ...] = (
