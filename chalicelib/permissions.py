@@ -20,6 +20,7 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "ec2:DescribeNetworkInterfaces",
     "sts:GetCallerIdentity",
     "securityhub:GetFindings",
+    "cloudwatch:GetMetricData",  # the idle check's daily usage (issue 3); takes no resource ARN
 )
 
 # Keyed by ActionKind value. Keys may name a kind before its ActionKind member exists (see
