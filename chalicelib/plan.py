@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from .asff import DESCRIPTION_LIMIT, TITLE_LIMIT, clip
 from .model import (
+    ACTION_MODES,
     Action,
     ActionKind,
     CheckResult,
@@ -107,7 +108,11 @@ def plan_slack(
             or resolutions
             or snapshot.errors
             or any(r.not_evaluated for r in results)
-            or any(a.kind not in (ActionKind.IMPORT_FINDINGS, ActionKind.RESOLVE_FINDINGS) for a in other_actions)
+            or any(
+                a.kind not in (ActionKind.IMPORT_FINDINGS, ActionKind.RESOLVE_FINDINGS)
+                and settings.mode in ACTION_MODES[a.kind]  # a mark notify mode only prints is no news
+                for a in other_actions
+            )
             or stop_deadlines(snapshot.instances, now, DEADLINE_HORIZON)
         )
         if not worth_a_digest:

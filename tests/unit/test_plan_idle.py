@@ -153,3 +153,24 @@ def test_the_same_sweep_twice_plans_nothing_the_second_time(name):
     second = plan_for(carry_out(snap, first))
     # THEN it plans no tag or stop action
     assert idle_actions(second) == {}
+
+
+def test_a_repeated_notify_sweep_sends_no_second_slack_digest_for_a_mark_it_only_prints():
+    # GIVEN notify mode with Slack, an idle unmarked instance, and its finding already posted
+    from dataclasses import replace
+
+    from chalicelib.model import PriorFinding
+
+    notify = Settings(mode=Mode.NOTIFY, slack_webhook_url="https://hooks.slack.com/services/T0/B0/x")
+    snap = replace(snapshot([instance("i-1")], {"i-1": IDLE_14}), prior_findings={})
+    first = plan_for(snap, notify)
+    assert "notify-slack" in {a.kind.value for a in first.actions}
+    (finding,) = first.findings
+    stamp = "2026-03-01T12:00:00.000Z"
+    posted = PriorFinding(finding.id, "idle", "i-1", finding.severity, finding.title, finding.description, stamp, stamp)
+    # WHEN the next sweep plans the same mark again (notify mode never writes it)
+    second = plan_for(replace(snap, prior_findings={finding.id: posted}), notify, NOW + timedelta(minutes=60))
+    # THEN the mark is still printed, but Slack hears nothing new
+    kinds = {a.kind.value for a in second.actions}
+    assert "mark-idle" in kinds
+    assert "notify-slack" not in kinds
