@@ -34,12 +34,7 @@ def apply_plan(
     for action in plan.actions:
         if mode not in ACTION_MODES[action.kind]:
             outcomes.append(
-                ActionOutcome(
-                    action.kind,
-                    action.resource_ids,
-                    done=False,
-                    reason=f"{mode.value} mode: not applied ({action.reason})",
-                )
+                ActionOutcome(action.kind, action.resource_ids, done=False, reason=f"{mode.value} mode: not applied")
             )
             continue
         if action.kind is ActionKind.NOTIFY_SLACK:

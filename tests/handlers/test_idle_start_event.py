@@ -11,6 +11,7 @@ from chalice.test import Client
 
 import app as warden_app
 from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, format_time
+from devtools.chalice_context import lambda_timeout
 from devtools.idle_fleet import launch_one
 from tests.conftest import LOCAL_EVENTS, PROJECT_DIR
 
@@ -24,7 +25,10 @@ def test_a_running_event_unmarks_the_instance_in_enforce_mode(ec2):
     instance_id = launch_one(ec2, "lab-box", marks)
     event = json.loads(FIXTURE.read_text().replace("i-abcd1111", instance_id))
     # WHEN EventBridge delivers its running state change to the handler
-    with Client(warden_app.app, stage_name="prod", project_dir=str(PROJECT_DIR)) as client:
+    with (
+        lambda_timeout(PROJECT_DIR, "prod"),
+        Client(warden_app.app, stage_name="prod", project_dir=str(PROJECT_DIR)) as client,
+    ):
         response = client.lambda_.invoke("on_instance_state_change", event)
     # THEN the report says it unmarked it, and the tags are gone
     report = response.payload
