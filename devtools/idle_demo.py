@@ -51,7 +51,8 @@ def idle_story(ctx: Any) -> None:
     ctx.say(f"   protected-idle is {_state(ec2, guarded)}")
     sprawl = report["sprawl"]
     ctx.say(
-        f"   sprawl: {sprawl['running']} running, {sprawl['idle']} idle ({sprawl['idle_protected']} protected), "
+        f"   census as this sweep found the fleet: {sprawl['running']} running, "
+        f"{sprawl['idle']} idle ({sprawl['idle_protected']} protected), "
         f"{sprawl['marked']} marked, {sprawl['stopped_by_warden']} stopped by ec2-warden, "
         f"{sprawl['not_enough_data']} with not enough data"
     )
