@@ -121,6 +121,8 @@ def render_table(data: dict[str, Any]) -> str:
         lines.append(f"ignored: {data['ignored']}")
     if data.get("census"):
         lines.append("census: " + ", ".join(f"{k} {v}" for k, v in data["census"].items()))
+    if data.get("sprawl"):
+        lines.append(_sprawl_line(data["sprawl"]))
     findings = data["findings"]
     lines.append(f"\nfindings: {len(findings)}")
     if findings:
@@ -145,6 +147,16 @@ def render_table(data: dict[str, Any]) -> str:
         + (" (" + ", ".join(f"{k} {v}" for k, v in calls.items()) + ")" if calls else "")
     )
     return "\n".join(lines) + "\n"
+
+
+def _sprawl_line(sprawl: dict[str, Any]) -> str:
+    line = (
+        f"sprawl: running {sprawl['running']}, idle {sprawl['idle']} ({sprawl['idle_protected']} protected), "
+        f"marked {sprawl['marked']}, stopped by warden {sprawl['stopped_by_warden']}, "
+        f"stopped > {sprawl['stopped_max_days']} days {sprawl['stopped_long']}"
+    )
+    envs = [f"{k} {v['idle']}/{v['running']}" for k, v in sprawl.get("by_environment", {}).items() if v["running"]]
+    return line + (f"\n  idle/running by Environment: {', '.join(envs[:8])}" if envs else "")
 
 
 def _parser() -> argparse.ArgumentParser:

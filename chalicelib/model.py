@@ -33,6 +33,9 @@ class CheckName(enum.StrEnum):
     # --- patch loop (issue 4)
     SSM_UNMANAGED = "ssm-unmanaged"
     PATCH_NONCOMPLIANT = "patch-noncompliant"
+    # Zombie hunting (issue 3)
+    IDLE = "idle"
+    STOPPED_LONG = "stopped-long"
 
 
 class Mode(enum.StrEnum):
@@ -47,6 +50,10 @@ class ActionKind(enum.StrEnum):
     NOTIFY_SLACK = "notify-slack"
     # --- patch loop (issue 4): SendCommand AWS-RunPatchBaseline, then the warden:patch-requested-at tag
     PATCH = "patch"
+    # Idle lifecycle in instance tags (issue 3)
+    MARK_IDLE = "mark-idle"
+    UNMARK_IDLE = "unmark-idle"
+    STOP_IDLE = "stop-idle"
 
 
 # Which modes may carry out each kind of action. Everything else is printed, not done.
@@ -56,6 +63,11 @@ ACTION_MODES: Mapping[ActionKind, frozenset[Mode]] = MappingProxyType(
         ActionKind.RESOLVE_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
         ActionKind.NOTIFY_SLACK: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
         ActionKind.PATCH: frozenset({Mode.ENFORCE}),
+        # Tags are visible state, but DESIGN's mode table writes tags in enforce only; the other
+        # modes print the planned marks.
+        ActionKind.MARK_IDLE: frozenset({Mode.ENFORCE}),
+        ActionKind.UNMARK_IDLE: frozenset({Mode.ENFORCE}),
+        ActionKind.STOP_IDLE: frozenset({Mode.ENFORCE}),
     }
 )
 
@@ -185,6 +197,35 @@ class SsmInstanceInfo:
     last_ping_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DayUsage:
+    """One day of an instance's CloudWatch metrics. None means no datapoint that day."""
+
+    start: datetime
+    cpu_percent: float | None = None  # CPUUtilization, Average over the day
+    network_in_bytes: float | None = None  # NetworkIn, Sum over the day
+    network_out_bytes: float | None = None  # NetworkOut, Sum over the day
+
+    @property
+    def has_data(self) -> bool:
+        """A day counts only when all three metrics reported: half a day's facts judge nothing."""
+        return None not in (self.cpu_percent, self.network_in_bytes, self.network_out_bytes)
+
+    @property
+    def network_bytes(self) -> float | None:
+        if self.network_in_bytes is None or self.network_out_bytes is None:
+            return None
+        return self.network_in_bytes + self.network_out_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DailyUsage:
+    """An instance's usage over the look-back window, oldest day first; the last day is the most recent."""
+
+    instance_id: str
+    days: tuple[DayUsage, ...]
+
+
 @dataclass(frozen=True)
 class PatchState:
     """What Patch Manager last reported for an instance (DescribeInstancePatchStates)."""
@@ -240,6 +281,11 @@ class Snapshot:
     patch_runs: Mapping[str, PatchRun] = field(default_factory=dict)
     # The run was triggered by a launch (RunInstances or a state change to running).
     is_launch: bool = False
+    # Daily CloudWatch usage of the running instances in scope (issue 3). An instance missing from a
+    # read mapping means its metrics could not be read (not: it has none; that is all-None days).
+    usage: Mapping[str, DailyUsage] | None = None
+    # What started the run ("sweep", "state:running", a CloudTrail call): a start event unmarks.
+    trigger: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,6 +401,7 @@ class Report:
     actions: list[ActionOutcome] = field(default_factory=list)
     errors: list[ReadError] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
+    sprawl: dict[str, Any] = field(default_factory=dict)  # idle/marked/stopped census (issue 3)
 
     @property
     def completed(self) -> bool:
@@ -398,6 +445,7 @@ class Report:
             ],
             "errors": [{"where": e.where, "message": e.message} for e in self.errors],
             "api_calls": dict(sorted(self.api_calls.items())),
+            "sprawl": _jsonable(self.sprawl),
         }
 
 

@@ -25,6 +25,7 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "ssm:DescribeInstanceInformation",
     "ssm:DescribeInstancePatchStates",
     "ssm:ListCommandInvocations",
+    "cloudwatch:GetMetricData",  # the idle check's daily usage (issue 3); takes no resource ARN
 )
 
 # Keyed by ActionKind value. Keys may name a kind before its ActionKind member exists (see
@@ -38,21 +39,18 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ActionKind.NOTIFY_SLACK.value: ("ssm:GetParameter", "kms:Decrypt"),
         # Patch loop (issue 4): SendCommand AWS-RunPatchBaseline, then tag warden:patch-requested-at.
         ActionKind.PATCH.value: ("ssm:SendCommand", "ec2:CreateTags"),
-        # Enforce-mode writes whose adapters land with later issues; each is granted in the prod
-        # policy under its guard rail (tag keys warden:*, the stop-after tag).
-        "tag-instances": ("ec2:CreateTags", "ec2:DeleteTags"),
-        "stop-instances": ("ec2:StopInstances",),
+        # The idle lifecycle (issue 3), granted in the prod policy under its guard rails (tag keys
+        # warden:*; stop only with a warden:stop-after tag, never with warden:protect). The stop also
+        # re-reads the instances (DescribeInstances, a read) and tags warden:stopped-by.
+        ActionKind.MARK_IDLE.value: ("ec2:CreateTags",),
+        ActionKind.UNMARK_IDLE.value: ("ec2:DeleteTags",),
+        ActionKind.STOP_IDLE.value: ("ec2:StopInstances", "ec2:CreateTags"),
     }
 )
 
 # Modes of kinds named above before their ActionKind exists. They change instances, so only
 # enforce carries them out. When a kind lands in model.ACTION_MODES, its line here goes.
-PENDING_KIND_MODES: Mapping[str, frozenset[Mode]] = MappingProxyType(
-    {
-        "tag-instances": frozenset({Mode.ENFORCE}),
-        "stop-instances": frozenset({Mode.ENFORCE}),
-    }
-)
+PENDING_KIND_MODES: Mapping[str, frozenset[Mode]] = MappingProxyType({})
 
 # What the Lambda runtime itself needs, whatever the pipeline does: its logs, and the on-failure
 # destination of asynchronous invocations (Lambda sends there with the function's own role;

@@ -19,6 +19,7 @@ from .plan import plan_actions
 from .scope import Scope, scope_from_event
 from .settings import Settings
 from .snapshot import SnapshotError, take_snapshot
+from .sprawl import sprawl_census
 
 
 def run_event(event: Mapping[str, Any], settings: Settings, clients: AwsClients, now: datetime) -> Report:
@@ -51,7 +52,9 @@ def run(scope: Scope, settings: Settings, clients: AwsClients, now: datetime) ->
 
 def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: datetime, report: Report) -> None:
     try:
-        snapshot = take_snapshot(scope, clients, now, read_prior=settings.mode is not Mode.AUDIT)
+        snapshot = take_snapshot(
+            scope, clients, now, read_prior=settings.mode is not Mode.AUDIT, usage_days=settings.idle_lookback_days
+        )
     except SnapshotError as exc:
         report.errors.append(ReadError("snapshot", str(exc)))
         logger.error("snapshot failed", extra={"trigger": scope.trigger, "error": str(exc)})
@@ -90,6 +93,7 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
     report.findings = list(plan.findings)
     report.statuses = dict(plan.statuses)
     report.actions = outcomes
+    report.sprawl = sprawl_census(snapshot, results, settings)
     for outcome in outcomes:
         if outcome.error:
             report.errors.append(ReadError(f"action:{outcome.kind.value}", outcome.error))

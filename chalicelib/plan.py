@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from .asff import DESCRIPTION_LIMIT, TITLE_LIMIT, clip
 from .model import (
+    ACTION_MODES,
     Action,
     ActionKind,
     CheckResult,
@@ -22,6 +23,7 @@ from .model import (
 from .notify import MESSAGE_DIGEST, MESSAGE_FINDING, MESSAGE_ROLLUP, is_news
 from .notify.compose import DEADLINE_HORIZON
 from .notify.facts import stop_deadlines
+from .plan_idle import plan_idle_lifecycle
 from .plan_patch import plan_patch_runs
 from .settings import Settings
 
@@ -57,6 +59,7 @@ def plan_actions(results: Iterable[CheckResult], snapshot: Snapshot, settings: S
             )
         )
     actions.extend(plan_patch_runs(results, snapshot, settings, now))  # patch loop (issue 4)
+    actions.extend(plan_idle_lifecycle(results, snapshot, settings, now))
     # Slack speaks last (apply defers it too): its messages report what the other actions did.
     actions.extend(plan_slack(findings, statuses, resolutions, results, snapshot, settings, now, actions))
     return Plan(findings=tuple(findings), statuses=statuses, resolutions=tuple(resolutions), actions=tuple(actions))
@@ -107,7 +110,11 @@ def plan_slack(
             or resolutions
             or snapshot.errors
             or any(r.not_evaluated for r in results)
-            or any(a.kind not in (ActionKind.IMPORT_FINDINGS, ActionKind.RESOLVE_FINDINGS) for a in other_actions)
+            or any(
+                a.kind not in (ActionKind.IMPORT_FINDINGS, ActionKind.RESOLVE_FINDINGS)
+                and settings.mode in ACTION_MODES[a.kind]  # a mark notify mode only prints is no news
+                for a in other_actions
+            )
             or stop_deadlines(snapshot.instances, now, DEADLINE_HORIZON)
         )
         if not worth_a_digest:

@@ -25,6 +25,9 @@ class SettingsError(ValueError):
 
 DEFAULT_CRITICAL_PORTS = (22, 3389)
 DEFAULT_HIGH_PORTS = (3306, 5432, 1433, 1521, 6379, 9200, 27017, 11211)
+# Daily datapoints come from CloudWatch's hourly data; 90 days keeps one GetMetricData page per call
+# (500 queries x 90 days is under its 100,800-datapoint page) and is longer than any sane idle window.
+MAX_IDLE_LOOKBACK_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,17 @@ class Settings:
     patch_max_concurrency: str = "10%"
     patch_max_errors: str = "10%"
     patch_output_s3_bucket: str | None = None
+    # Idle lifecycle (issue 3); defaults reproduce Trusted Advisor's Low Utilization rule, every day.
+    idle_lookback_days: int = 14
+    idle_cpu_percent: float = 10.0
+    idle_network_mb: float = 5.0
+    idle_min_days: int | None = None  # None: every day of the look-back window
+    idle_grace_hours: int = 72
+    stopped_max_days: int = 30
+
+    @property
+    def idle_days_needed(self) -> int:
+        return self.idle_lookback_days if self.idle_min_days is None else self.idle_min_days
 
 
 # Environment variable -> (field, parser). The README's settings table mirrors this.
@@ -95,6 +109,13 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "PATCH_MAX_CONCURRENCY": ("patch_max_concurrency", _parse_ssm_rate(allow_zero=False)),
         "PATCH_MAX_ERRORS": ("patch_max_errors", _parse_ssm_rate(allow_zero=True)),
         "PATCH_OUTPUT_S3_BUCKET": ("patch_output_s3_bucket", _parse_bucket),
+        # Idle lifecycle (issue 3)
+        "IDLE_LOOKBACK_DAYS": ("idle_lookback_days", _int_between(1, MAX_IDLE_LOOKBACK_DAYS)),
+        "IDLE_CPU_PERCENT": ("idle_cpu_percent", _float_between(0.0, 100.0)),
+        "IDLE_NETWORK_MB": ("idle_network_mb", _float_between(0.0, 1_000_000.0)),
+        "IDLE_MIN_DAYS": ("idle_min_days", _int_between(1, MAX_IDLE_LOOKBACK_DAYS)),
+        "IDLE_GRACE_HOURS": ("idle_grace_hours", _int_between(1, 24 * 90)),
+        "STOPPED_MAX_DAYS": ("stopped_max_days", _int_between(1, 3650)),
     }
 
 
@@ -122,6 +143,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         both = sorted(set(settings.critical_ports) & set(settings.high_ports))
         raise SettingsError(
             f"EXPOSURE_CRITICAL_PORTS and EXPOSURE_HIGH_PORTS both list {both}: a port has one severity"
+        )
+    if settings.idle_min_days is not None and settings.idle_min_days > settings.idle_lookback_days:
+        raise SettingsError(
+            f"IDLE_MIN_DAYS={settings.idle_min_days} is more than IDLE_LOOKBACK_DAYS={settings.idle_lookback_days}:"
+            " an instance cannot be idle on more days than the window holds"
         )
     return settings
 
@@ -182,6 +208,19 @@ def _int_between(low: int, high: int) -> Callable[[str, str], int]:
             raise SettingsError(f"{var}={raw!r} is not a whole number") from None
         if not low <= value <= high:
             raise SettingsError(f"{var}={value} is out of range ({low} to {high})")
+        return value
+
+    return parse
+
+
+def _float_between(low: float, high: float) -> Callable[[str, str], float]:
+    def parse(var: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{var}={raw!r} is not a number") from None
+        if not low <= value <= high:  # also refuses nan; inf is out of range
+            raise SettingsError(f"{var}={raw} is out of range ({low:g} to {high:g})")
         return value
 
     return parse

@@ -21,6 +21,7 @@ from . import events
 from .demo_patch import patch_story
 from .embedded_aws import fake_credentials, moto_server
 from .fleet import SeededFleet, base_network, launch, make_group, tcp
+from .idle_demo import idle_story
 from .slack_sink import SlackSink
 
 REGION = "us-east-1"
@@ -159,7 +160,7 @@ def exposure_story(ctx: DemoContext) -> None:
     ctx.say(f"   build-runner {runner}: {len(report['findings'])} open finding(s) left")
 
 
-STORIES: list[Callable[[DemoContext], None]] = [exposure_story, patch_story]
+STORIES: list[Callable[[DemoContext], None]] = [exposure_story, patch_story, idle_story]
 
 
 # --- plumbing -----------------------------------------------------------------------------------

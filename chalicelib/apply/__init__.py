@@ -14,6 +14,7 @@ from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..log import logger
 from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan, ReadError, Snapshot
 from ..settings import Settings
+from .ec2 import mark_idle, stop_idle, unmark_idle
 from .securityhub import ImportResult, SecurityHubAdapter
 from .slack import SlackAdapter, SlackError, webhook_url
 from .ssm import carry_out_patch
@@ -150,4 +151,7 @@ _HANDLERS: dict[ActionKind, Handler] = {
     ActionKind.IMPORT_FINDINGS: _import,
     ActionKind.RESOLVE_FINDINGS: _resolve,
     ActionKind.PATCH: carry_out_patch,
+    ActionKind.MARK_IDLE: mark_idle,
+    ActionKind.UNMARK_IDLE: unmark_idle,
+    ActionKind.STOP_IDLE: stop_idle,
 }

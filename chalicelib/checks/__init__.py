@@ -11,8 +11,10 @@ from types import MappingProxyType
 from ..model import CheckName, CheckResult, Snapshot
 from ..settings import Settings
 from .exposure import detect_public_exposure
+from .idle import detect_idle
 from .patching import detect_patch_noncompliant
 from .ssm import detect_ssm_unmanaged
+from .stopped import detect_stopped_long
 
 CheckFn = Callable[[Snapshot, Settings, datetime], CheckResult]
 
@@ -21,6 +23,8 @@ CHECKS: Mapping[CheckName, CheckFn] = MappingProxyType(
         CheckName.PUBLIC_EXPOSURE: detect_public_exposure,
         CheckName.SSM_UNMANAGED: detect_ssm_unmanaged,
         CheckName.PATCH_NONCOMPLIANT: detect_patch_noncompliant,
+        CheckName.IDLE: detect_idle,
+        CheckName.STOPPED_LONG: detect_stopped_long,
     }
 )
 

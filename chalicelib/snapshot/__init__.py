@@ -14,6 +14,7 @@ from ..clients import aws_error_message as _aws_message
 from ..model import Instance, PriorFinding, ReadError, SecurityGroup, Snapshot
 from ..scope import Scope
 from . import ec2 as ec2_reads
+from .metrics import read_usage_facet
 from .ssm import read_ssm_facets
 
 
@@ -21,7 +22,9 @@ class SnapshotError(RuntimeError):
     """The snapshot could not read what every check needs (the instances in scope)."""
 
 
-def take_snapshot(scope: Scope, clients: AwsClients, now: datetime, *, read_prior: bool) -> Snapshot:
+def take_snapshot(
+    scope: Scope, clients: AwsClients, now: datetime, *, read_prior: bool, usage_days: int = 14
+) -> Snapshot:
     region = scope.region or clients.region
     errors: list[ReadError] = []
     instances = _read_instances(scope, clients, region)
@@ -31,6 +34,7 @@ def take_snapshot(scope: Scope, clients: AwsClients, now: datetime, *, read_prio
     missing = tuple(sorted(scope.instance_ids - {i.id for i in instances}))
 
     groups, complete = _read_groups(scope, clients, instances, errors)
+    usage = read_usage_facet(clients, instances, now, usage_days, errors)
 
     ssm_info, patch_states, patch_runs = read_ssm_facets(scope, clients, instances, errors)  # patch loop
 
@@ -57,6 +61,8 @@ def take_snapshot(scope: Scope, clients: AwsClients, now: datetime, *, read_prio
         patch_states=patch_states,
         patch_runs=patch_runs,
         is_launch=scope.is_launch,
+        usage=usage,
+        trigger=scope.trigger,
     )
 
 

@@ -114,7 +114,7 @@ def test_table_output_reads_as_a_summary(server):
     assert done.returncode == 0, done.stderr
     assert "ec2-warden audit | sweep" in done.stdout
     assert "CRITICAL  public-exposure" in done.stdout
-    assert "AWS calls: 4" in done.stdout  # 2 EC2 reads + DescribeInstanceInformation + DescribeInstancePatchStates
+    assert "AWS calls: 5" in done.stdout  # 2 EC2 reads, 2 SSM reads, GetMetricData (idle)
 
 
 @pytest.mark.parametrize(

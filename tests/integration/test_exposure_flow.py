@@ -53,7 +53,8 @@ def test_precision_and_recall_are_one_on_the_seeded_fleet(ec2, clients):
 def test_audit_mode_reads_only(ec2, clients, securityhub):
     seed_exposure_fleet(ec2)
     report = sweep(clients, AUDIT)
-    assert all(op.split(":")[1].startswith("Describe") for op in report["api_calls"])
+    # Describe* for EC2, GetMetricData for the idle check's daily usage (issue 3)
+    assert all(op.split(":")[1].startswith(("Describe", "Get")) for op in report["api_calls"])
     assert all(a["done"] is False and a["reason"] == "audit mode: not applied" for a in report["actions"])
     assert hub_findings(securityhub) == {}
 
@@ -99,6 +100,8 @@ def test_sweep_calls_stay_within_pages(ec2, clients):
     assert sum(v for k, v in report["api_calls"].items() if k.startswith("ec2:")) == 3
     # Patch loop: ceil(1001/50) DescribeInstanceInformation and as many patch-state reads (all managed)
     assert report["api_calls"]["ssm:DescribeInstanceInformation"] == 21
+    # plus GetMetricData for the idle check: 3 queries an instance, 500 a call (issue 3)
+    assert report["api_calls"]["cloudwatch:GetMetricData"] == -(-3 * 1001 // 500) == 7
 
 
 def test_authorize_event_scopes_only_the_instances_using_the_group(ec2, clients):

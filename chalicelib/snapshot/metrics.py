@@ -1,0 +1,175 @@
+"""CloudWatch reads for the snapshot: daily CPU and network of the running instances in scope.
+
+One GetMetricData call carries up to 500 queries, three per instance (CPUUtilization Average,
+NetworkIn Sum, NetworkOut Sum, each at a one-day period), packed flat so that a sweep makes
+ceil(3 x running / 500) calls. The instance's queries may straddle two calls; results are joined by
+query id. No metric math: moto answers Expression queries with nothing, and summing two series in
+Python is trivial.
+
+The window ends at the last whole hour (CloudWatch answers faster for hour-aligned times, and a
+sweep an hour later sees the same days) and holds exactly `days` one-day buckets, the last one
+being "the most recent day" that the stop re-check uses.
+
+Missing data is explicit: a day without a datapoint is None, not zero (zero would read as idle);
+an instance whose queries failed (the call, or a query's StatusCode) is left out of the mapping,
+so the idle check reports it as not evaluated instead of guessing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..clients import AWS_ERRORS, AwsClients, aws_error_message
+from ..model import DailyUsage, DayUsage, Instance, ReadError
+
+MAX_QUERIES_PER_CALL = 500  # GetMetricData's limit on MetricDataQueries
+DAY_SECONDS = 86_400
+MAX_PAGES_PER_CALL = 20  # a guard against a NextToken that never ends; 500 x 90 days needs one page
+WHERE = "cloudwatch:GetMetricData"
+
+# (field on DayUsage, metric name, statistic)
+METRICS: tuple[tuple[str, str, str], ...] = (
+    ("cpu_percent", "CPUUtilization", "Average"),
+    ("network_in_bytes", "NetworkIn", "Sum"),
+    ("network_out_bytes", "NetworkOut", "Sum"),
+)
+
+
+@dataclass
+class UsageRead:
+    usage: dict[str, DailyUsage] = field(default_factory=dict)
+    errors: list[ReadError] = field(default_factory=list)
+    failed_ids: set[str] = field(default_factory=set)
+
+
+def usage_window(now: datetime, days: int) -> tuple[datetime, datetime]:
+    end = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(UTC)
+    end = end.replace(minute=0, second=0, microsecond=0)
+    return end - timedelta(days=days), end
+
+
+def read_usage_facet(
+    clients: AwsClients, instances: Iterable[Instance], now: datetime, days: int, errors: list[ReadError]
+) -> dict[str, DailyUsage]:
+    """The snapshot's `usage` facet: only running instances have usage worth reading."""
+    running = sorted({i.id for i in instances if i.state == "running"})
+    if not running:
+        return {}
+    read = read_daily_usage(clients.get("cloudwatch"), running, now, days)
+    errors.extend(read.errors)
+    return read.usage
+
+
+def read_daily_usage(cloudwatch: Any, instance_ids: Sequence[str], now: datetime, days: int) -> UsageRead:
+    start, end = usage_window(now, days)
+    queries: list[dict[str, Any]] = []
+    owners: dict[str, tuple[str, str]] = {}  # query id -> (instance id, DayUsage field)
+    for instance_id in instance_ids:
+        for field_name, metric, stat in METRICS:
+            query_id = f"q{len(queries)}"
+            owners[query_id] = (instance_id, field_name)
+            queries.append(_query(query_id, instance_id, metric, stat))
+
+    out = UsageRead()
+    series: dict[str, dict[int, float]] = {}  # query id -> day index -> value
+    bad_status: dict[str, set[str]] = {}  # StatusCode (or "missing") -> instances it left unread
+    for chunk_start in range(0, len(queries), MAX_QUERIES_PER_CALL):
+        chunk = queries[chunk_start : chunk_start + MAX_QUERIES_PER_CALL]
+        try:
+            statuses = _call(cloudwatch, chunk, start, end, series, out.errors)
+        except AWS_ERRORS as exc:
+            failed = {owners[q["Id"]][0] for q in chunk}
+            out.failed_ids |= failed
+            out.errors.append(ReadError(WHERE, f"{aws_error_message(exc)}: {len(failed)} instance(s) not evaluated"))
+            continue
+        for query in chunk:
+            status = statuses.get(query["Id"], "missing")
+            if status != "Complete":  # PartialData after the last page, InternalError, Forbidden
+                bad_status.setdefault(status, set()).add(owners[query["Id"]][0])
+    for status, ids in sorted(bad_status.items()):
+        out.failed_ids |= ids
+        out.errors.append(ReadError(WHERE, f"query status {status}: {len(ids)} instance(s) not evaluated"))
+
+    values: dict[str, dict[str, dict[int, float]]] = {}
+    for query_id, points in series.items():
+        instance_id, field_name = owners[query_id]
+        values.setdefault(instance_id, {})[field_name] = points
+    for instance_id in instance_ids:
+        if instance_id in out.failed_ids:
+            continue
+        metrics = values.get(instance_id, {})
+        out.usage[instance_id] = DailyUsage(
+            instance_id=instance_id,
+            days=tuple(
+                DayUsage(
+                    start=start + timedelta(days=index),
+                    cpu_percent=metrics.get("cpu_percent", {}).get(index),
+                    network_in_bytes=metrics.get("network_in_bytes", {}).get(index),
+                    network_out_bytes=metrics.get("network_out_bytes", {}).get(index),
+                )
+                for index in range(days)
+            ),
+        )
+    return out
+
+
+def _query(query_id: str, instance_id: str, metric: str, stat: str) -> dict[str, Any]:
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/EC2",
+                "MetricName": metric,
+                "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
+            },
+            "Period": DAY_SECONDS,
+            "Stat": stat,
+        },
+        "ReturnData": True,
+    }
+
+
+def _call(
+    cloudwatch: Any,
+    chunk: list[dict[str, Any]],
+    start: datetime,
+    end: datetime,
+    series: dict[str, dict[int, float]],
+    errors: list[ReadError],
+) -> dict[str, str]:
+    """One logical GetMetricData call (its NextToken pages included). Returns each query's last StatusCode."""
+    statuses: dict[str, str] = {}
+    token: str | None = None
+    for _ in range(MAX_PAGES_PER_CALL):
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": chunk,
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        if token:
+            kwargs["NextToken"] = token
+        response = cloudwatch.get_metric_data(**kwargs)
+        for result in response.get("MetricDataResults", []):
+            query_id = result.get("Id")
+            if query_id is None:
+                continue
+            points = series.setdefault(query_id, {})
+            for ts, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                index = int((_utc(ts) - start).total_seconds() // DAY_SECONDS)
+                if 0 <= index < round((end - start).total_seconds() / DAY_SECONDS):
+                    points[index] = float(value)
+            statuses[query_id] = str(result.get("StatusCode", "Complete"))
+        for message in response.get("Messages", []):
+            errors.append(ReadError(WHERE, f"{message.get('Code', '')}: {message.get('Value', '')}".strip()))
+        token = response.get("NextToken")
+        if not token:
+            return statuses
+    # Still paging after the guard: what we hold is partial; say so rather than judge on it.
+    return {query_id: "PartialData" for query_id in statuses}
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
