@@ -27,10 +27,13 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest -q -m "not slow"
 
-# The deployable template: build/package/<stage>/sam.json + deployment.zip.
+# The deployable template: build/package/<stage>/sam.json + deployment.zip. The merge template
+# turns on partial batch responses (ReportBatchItemFailures) for sweep_worker's SQS trigger,
+# which Chalice's on_sqs_message cannot ask for.
 package: $(STAMP)
 	rm -rf build/package/$(STAGE)
-	AWS_DEFAULT_REGION=$(AWS_DEFAULT_REGION) $(VENV)/bin/chalice package --stage $(STAGE) build/package/$(STAGE)
+	AWS_DEFAULT_REGION=$(AWS_DEFAULT_REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
+		--merge-template .chalice/package-merge.json build/package/$(STAGE)
 
 $(CHECKOV_STAMP): requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)

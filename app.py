@@ -6,7 +6,8 @@ import os
 from aws_lambda_powertools import Tracer
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib.entry import handle_event, handle_sweep
+from chalicelib.entry import handle_event
+from chalicelib.fanout_entry import handle_scheduled_sweep, handle_sweep_messages
 from chalicelib.log import logger
 from chalicelib.scope import (
     CLOUDTRAIL_DETAIL_TYPE,
@@ -30,6 +31,8 @@ app.register_middleware(ConvertToMiddleware(functools.partial(tracer.capture_lam
 # The schedule is fixed when the app is loaded: `chalice package/deploy` loads it with the stage's
 # environment variables set, so SWEEP_SCHEDULE in .chalice/config.json picks the rate per stage.
 SWEEP_SCHEDULE = os.environ.get("SWEEP_SCHEDULE", "rate(1 hour)")
+# Likewise the fan-out queue (infra/queues.yaml creates ec2-warden-<stage>-fanout before the app).
+FANOUT_QUEUE_NAME = os.environ.get("FANOUT_QUEUE_NAME", "ec2-warden-fanout")
 
 
 @app.on_cw_event(
@@ -71,4 +74,14 @@ def on_patch_command(event):
 
 @app.schedule(SWEEP_SCHEDULE, name="sweep")
 def sweep(event):
-    return handle_sweep(event.to_dict(), event.context)
+    # Sweeps its own account and region, or, with FANOUT_QUEUE_URL set, sends one message per
+    # account x region to the fan-out queue for sweep_worker.
+    return handle_scheduled_sweep(event.to_dict(), event.context)
+
+
+# One message (account x region) per invocation: a failure stays that target's alone, and a
+# 1,000-instance sweep fits the 300 s timeout with room. Partial batch responses: see
+# chalicelib/fanout_entry.py and docs/DEPLOY.md (Chalice cannot set ReportBatchItemFailures).
+@app.on_sqs_message(queue=FANOUT_QUEUE_NAME, batch_size=1, maximum_concurrency=20, name="sweep_worker")
+def sweep_worker(event):
+    return handle_sweep_messages([record.to_dict() for record in event], event.context)

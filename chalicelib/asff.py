@@ -33,24 +33,43 @@ def product_arn(account: str, region: str) -> str:
     return f"arn:aws:securityhub:{region}:{account}:product/{account}/default"
 
 
+def _owner_fields(resource_account: str, reporter: str | None) -> dict[str, str]:
+    """ProductFields naming the swept account when another account's hub holds the finding.
+
+    With the default product ARN, AWS accepts a finding only from the account in its AwsAccountId,
+    so a finding kept in the home account's hub (`reporter`) carries the home account there and
+    names the swept account here and in its resource ARN (see chalicelib/fanout_entry.py)."""
+    if reporter is None or reporter == resource_account:
+        return {}
+    return {"ec2-warden/ResourceAccount": resource_account}
+
+
 def generator_id(check: str) -> str:
     return f"{GENERATOR_PREFIX}{check}"
 
 
 def finding_to_asff(
-    finding: Finding, now: datetime, *, instance: Instance | None = None, prior: PriorFinding | None = None
+    finding: Finding,
+    now: datetime,
+    *,
+    instance: Instance | None = None,
+    prior: PriorFinding | None = None,
+    reporter: str | None = None,
 ) -> dict[str, Any]:
-    """A FAILED, ACTIVE finding. FirstObservedAt and CreatedAt survive updates through `prior`."""
+    """A FAILED, ACTIVE finding. FirstObservedAt and CreatedAt survive updates through `prior`.
+
+    `reporter`: the account whose hub receives it, when not the instance's own (see _owner_fields)."""
     stamp = _utc_iso(now)
     first = prior.first_observed_at if prior else stamp
+    owner = reporter or finding.account
     return {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding.id,
-        "ProductArn": product_arn(finding.account, finding.region),
+        "ProductArn": product_arn(owner, finding.region),
         "ProductName": PRODUCT_NAME,
         "CompanyName": PRODUCT_NAME,
         "GeneratorId": generator_id(finding.check.value),
-        "AwsAccountId": finding.account,
+        "AwsAccountId": owner,
         "Region": finding.region,
         "Types": list(FINDING_TYPES.get(finding.check.value, ("Software and Configuration Checks",))),
         "FirstObservedAt": first,
@@ -64,6 +83,7 @@ def finding_to_asff(
         "ProductFields": {
             "ec2-warden/Check": finding.check.value,
             "ec2-warden/ResourceId": finding.resource_id,
+            **_owner_fields(finding.account, reporter),
         },
         "Resources": [_instance_resource(finding, instance)],
         "Compliance": {"Status": "FAILED"},
@@ -71,18 +91,21 @@ def finding_to_asff(
     }
 
 
-def resolution_to_asff(resolution: Resolution, account: str, region: str, now: datetime) -> dict[str, Any]:
+def resolution_to_asff(
+    resolution: Resolution, account: str, region: str, now: datetime, *, reporter: str | None = None
+) -> dict[str, Any]:
     """The same finding re-imported as PASSED and ARCHIVED, so a fixed problem clears itself."""
     prior = resolution.prior
     stamp = _utc_iso(now)
+    owner = reporter or account
     return {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": resolution.finding_id,
-        "ProductArn": product_arn(account, region),
+        "ProductArn": product_arn(owner, region),
         "ProductName": PRODUCT_NAME,
         "CompanyName": PRODUCT_NAME,
         "GeneratorId": generator_id(resolution.check),
-        "AwsAccountId": account,
+        "AwsAccountId": owner,
         "Region": region,
         "Types": list(FINDING_TYPES.get(resolution.check, ("Software and Configuration Checks",))),
         "FirstObservedAt": prior.first_observed_at,
@@ -96,6 +119,7 @@ def resolution_to_asff(resolution: Resolution, account: str, region: str, now: d
             "ec2-warden/Check": resolution.check,
             "ec2-warden/ResourceId": resolution.resource_id,
             "ec2-warden/ResolvedBecause": clip(resolution.reason, 256),
+            **_owner_fields(account, reporter),
         },
         "Resources": [
             {

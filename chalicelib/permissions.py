@@ -66,6 +66,25 @@ PLATFORM_PERMISSIONS: tuple[str, ...] = (
 )
 
 
+# The organisation-wide sweep (chalicelib/fanout_entry.py), in every mode and in the home account
+# only: listing the Organization's accounts (SWEEP_ACCOUNTS=organization), sending one message
+# per account x region to the fan-out queue (SendMessageBatch is authorised as sqs:SendMessage),
+# the worker's SQS trigger (Lambda polls with the function's role), and assuming
+# WARDEN_MEMBER_ROLE in member accounts. The stage policies scope the queue actions to the
+# stage's ec2-warden-<stage>-fanout queue and AssumeRole to role/ec2-warden-member.
+FANOUT_PERMISSIONS: tuple[str, ...] = (
+    "organizations:ListAccounts",
+    "sqs:SendMessage",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sts:AssumeRole",
+)
+
+# What only the home account's functions need; a member role never carries these.
+HOME_ONLY_PERMISSIONS: frozenset[str] = frozenset(PLATFORM_PERMISSIONS) | frozenset(FANOUT_PERMISSIONS)
+
+
 def kind_modes(kind: str) -> frozenset[Mode]:
     """The modes that may carry out `kind` (an ActionKind value, or a pending kind's name)."""
     try:
@@ -75,10 +94,10 @@ def kind_modes(kind: str) -> frozenset[Mode]:
 
 
 def permissions_for_mode(mode: Mode) -> frozenset[str]:
-    """Every IAM action a deployment running in `mode` needs: reads, platform, and the writes of
-    the kinds that mode carries out."""
+    """Every IAM action a deployment running in `mode` needs: reads, platform, fan-out, and the
+    writes of the kinds that mode carries out."""
     writes = {p for kind, perms in ACTION_PERMISSIONS.items() if mode in kind_modes(kind) for p in perms}
-    return frozenset(READ_PERMISSIONS) | frozenset(PLATFORM_PERMISSIONS) | writes
+    return frozenset(READ_PERMISSIONS) | HOME_ONLY_PERMISSIONS | writes
 
 
 # Kinds carried out from the home account only, never with a member account's role: Slack posts.
@@ -87,6 +106,6 @@ HOME_ONLY_KINDS: frozenset[str] = frozenset({ActionKind.NOTIFY_SLACK.value})
 
 def member_permissions_for_mode(mode: Mode) -> frozenset[str]:
     """What the member-account role (infra/member-role.yaml) grants: the mode's needs, less the
-    Lambda platform's and the home-only kinds'."""
+    Lambda platform's, the fan-out's and the home-only kinds'."""
     home_only = {p for kind in HOME_ONLY_KINDS for p in ACTION_PERMISSIONS[kind]}
-    return permissions_for_mode(mode) - frozenset(PLATFORM_PERMISSIONS) - home_only
+    return permissions_for_mode(mode) - HOME_ONLY_PERMISSIONS - home_only

@@ -6,6 +6,7 @@ invocation), so callers use `load_settings()` when they need the values."""
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import os
 import re
@@ -28,6 +29,15 @@ DEFAULT_HIGH_PORTS = (3306, 5432, 1433, 1521, 6379, 9200, 27017, 11211)
 # Daily datapoints come from CloudWatch's hourly data; 90 days keeps one GetMetricData page per call
 # (500 queries x 90 days is under its 100,800-datapoint page) and is longer than any sane idle window.
 MAX_IDLE_LOOKBACK_DAYS = 90
+# SWEEP_ACCOUNTS=organization: every ACTIVE account of the AWS Organization, listed at each sweep.
+ORGANIZATION = "organization"
+
+
+class FindingsDestination(enum.StrEnum):
+    """Whose Security Hub receives a member account's findings (see chalicelib/fanout_entry.py)."""
+
+    MEMBER = "member"
+    HOME = "home"
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,20 @@ class Settings:
     def idle_days_needed(self) -> int:
         return self.idle_lookback_days if self.idle_min_days is None else self.idle_min_days
 
+    # --- organisation-wide fan-out (issue 7)
+    # Account ids to sweep, or (ORGANIZATION,); empty: the function's own account.
+    sweep_accounts: tuple[str, ...] = ()
+    # Set: the scheduled sweep sends one message per account x region here instead of sweeping.
+    fanout_queue_url: str | None = None
+    # The queue the sweep_worker function is triggered by (read when Chalice loads the app).
+    fanout_queue_name: str = "ec2-warden-fanout"
+    member_role: str = "ec2-warden-member"
+    findings_destination: FindingsDestination = FindingsDestination.MEMBER
+
+    @property
+    def sweeps_organization(self) -> bool:
+        return self.sweep_accounts == (ORGANIZATION,)
+
 
 # Environment variable -> (field, parser). The README's settings table mirrors this.
 def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
@@ -116,6 +140,12 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "IDLE_MIN_DAYS": ("idle_min_days", _int_between(1, MAX_IDLE_LOOKBACK_DAYS)),
         "IDLE_GRACE_HOURS": ("idle_grace_hours", _int_between(1, 24 * 90)),
         "STOPPED_MAX_DAYS": ("stopped_max_days", _int_between(1, 3650)),
+        # --- organisation-wide fan-out (issue 7)
+        "SWEEP_ACCOUNTS": ("sweep_accounts", _parse_sweep_accounts),
+        "FANOUT_QUEUE_URL": ("fanout_queue_url", _parse_queue_url),
+        "FANOUT_QUEUE_NAME": ("fanout_queue_name", _parse_queue_name),
+        "WARDEN_MEMBER_ROLE": ("member_role", _parse_role_name),
+        "FINDINGS_DESTINATION": ("findings_destination", _parse_findings_destination),
     }
 
 
@@ -149,7 +179,22 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             f"IDLE_MIN_DAYS={settings.idle_min_days} is more than IDLE_LOOKBACK_DAYS={settings.idle_lookback_days}:"
             " an instance cannot be idle on more days than the window holds"
         )
+    _check_fanout(settings)
     return settings
+
+
+def _check_fanout(settings: Settings) -> None:
+    """Fan-out settings that would silently sweep less than they say."""
+    if settings.sweep_accounts and not settings.fanout_queue_url:
+        raise SettingsError(
+            "SWEEP_ACCOUNTS is set but FANOUT_QUEUE_URL is not: without the fan-out queue the sweep "
+            "covers only its own account"
+        )
+    if settings.fanout_queue_url and settings.fanout_queue_url.rsplit("/", 1)[-1] != settings.fanout_queue_name:
+        raise SettingsError(
+            f"FANOUT_QUEUE_URL names queue {settings.fanout_queue_url.rsplit('/', 1)[-1]!r} but the worker is "
+            f"triggered by FANOUT_QUEUE_NAME={settings.fanout_queue_name!r}: messages would never be read"
+        )
 
 
 def _parse_mode(var: str, raw: str) -> Mode:
@@ -262,6 +307,52 @@ def _parse_namespace(var: str, raw: str) -> str:
     if not _NAMESPACE.match(raw) or raw.startswith("AWS/"):
         raise SettingsError(f"{var}={raw!r} is not a CloudWatch namespace (letters, digits, . - _ / # :; not AWS/)")
     return raw
+
+
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+def _parse_sweep_accounts(var: str, raw: str) -> tuple[str, ...]:
+    if raw.lower() == ORGANIZATION:
+        return (ORGANIZATION,)
+    if ORGANIZATION in raw.lower():
+        raise SettingsError(f"{var}: {ORGANIZATION!r} stands alone (it means every ACTIVE account of the Organization)")
+    accounts = _parse_accounts(var, raw)
+    if not accounts:
+        raise SettingsError(f"{var} is set but lists no account")
+    return accounts
+
+
+def _parse_queue_url(var: str, raw: str) -> str:
+    # https://sqs.<region>.amazonaws.com/<account>/<name>; http and other hosts for local endpoints.
+    scheme, _, rest = raw.partition("://")
+    parts = rest.split("/")
+    if scheme not in ("https", "http") or len(parts) != 3 or not _QUEUE_NAME.match(parts[2]) or not parts[0]:
+        raise SettingsError(
+            f"{var}={raw!r} is not an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)"
+        )
+    return raw
+
+
+def _parse_queue_name(var: str, raw: str) -> str:
+    if not _QUEUE_NAME.match(raw):
+        raise SettingsError(f"{var}={raw!r} is not an SQS queue name (1-80 letters, digits, - and _)")
+    return raw
+
+
+def _parse_role_name(var: str, raw: str) -> str:
+    if not _ROLE_NAME.match(raw):
+        raise SettingsError(f"{var}={raw!r} is not an IAM role name (1-64 of letters, digits and +=,.@_-)")
+    return raw
+
+
+def _parse_findings_destination(var: str, raw: str) -> FindingsDestination:
+    try:
+        return FindingsDestination(raw.lower())
+    except ValueError:
+        allowed = ", ".join(d.value for d in FindingsDestination)
+        raise SettingsError(f"{var}={raw!r}: use one of {allowed}") from None
 
 
 def _parse_tag_key(var: str, raw: str) -> str:

@@ -63,14 +63,20 @@ def _import(action: Action, snapshot: Snapshot, clients: AwsClients, now: dateti
     by_id = {i.id: i for i in snapshot.instances}
     prior = snapshot.prior_findings or {}
     payload = [
-        finding_to_asff(f, now, instance=by_id.get(f.resource_id), prior=prior.get(f.id)) for f in action.findings
+        finding_to_asff(
+            f, now, instance=by_id.get(f.resource_id), prior=prior.get(f.id), reporter=clients.findings_account
+        )
+        for f in action.findings
     ]
     result = SecurityHubAdapter(clients.securityhub).import_findings(payload)
     return _outcome(action, result)
 
 
 def _resolve(action: Action, snapshot: Snapshot, clients: AwsClients, now: datetime) -> ActionOutcome:
-    payload = [resolution_to_asff(r, snapshot.account, snapshot.region, now) for r in action.resolutions]
+    payload = [
+        resolution_to_asff(r, snapshot.account, snapshot.region, now, reporter=clients.findings_account)
+        for r in action.resolutions
+    ]
     result = SecurityHubAdapter(clients.securityhub).import_findings(payload)
     return _outcome(action, result)
 

@@ -30,15 +30,18 @@ class SecurityHubAdapter:
         self._client = client
 
     def open_findings(
-        self, account: str, region: str, resource_ids: Iterable[str] | None = None
+        self, account: str, region: str, resource_ids: Iterable[str] | None = None, *, reporter: str | None = None
     ) -> dict[str, PriorFinding]:
         """ec2-warden's ACTIVE, FAILED findings in one account and region.
 
-        `resource_ids` narrows the read to those instances (an event's scope); None reads all."""
+        `resource_ids` narrows the read to those instances (an event's scope); None reads all.
+        `reporter`: the account whose hub holds them, when not `account` (FINDINGS_DESTINATION=home);
+        the finding ids still name `account`, so each swept account reads back only its own."""
+        owner = reporter or account
         base = {
-            "ProductArn": [{"Value": product_arn(account, region), "Comparison": "EQUALS"}],
+            "ProductArn": [{"Value": product_arn(owner, region), "Comparison": "EQUALS"}],
             "GeneratorId": [{"Value": GENERATOR_PREFIX, "Comparison": "PREFIX"}],
-            "AwsAccountId": [{"Value": account, "Comparison": "EQUALS"}],
+            "AwsAccountId": [{"Value": owner, "Comparison": "EQUALS"}],
             "Region": [{"Value": region, "Comparison": "EQUALS"}],
             "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
             "ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],

@@ -42,7 +42,9 @@ def take_snapshot(
     if read_prior:
         in_scope = None if scope.is_sweep else {i.id for i in instances} | set(missing)
         try:
-            prior = SecurityHubAdapter(clients.securityhub).open_findings(account, region, in_scope)
+            prior = SecurityHubAdapter(clients.securityhub).open_findings(
+                account, region, in_scope, reporter=clients.findings_account
+            )
         except AWS_ERRORS as exc:
             errors.append(ReadError("securityhub:GetFindings", _aws_message(exc)))
 

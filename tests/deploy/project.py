@@ -13,6 +13,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 CHALICE_DIR = ROOT / ".chalice"
 INFRA_DIR = ROOT / "infra"
+# What `make package` merges into Chalice's template (partial batch responses for sweep_worker).
+MERGE_TEMPLATE = CHALICE_DIR / "package-merge.json"
 PACKAGE_TIMEOUT_S = 300
 
 
@@ -26,7 +28,7 @@ def stage_policy(stage: str) -> dict[str, Any]:
 
 
 def package(stage: str, out_dir: Path) -> dict[str, Any]:
-    """Run `chalice package` as a user would and return the SAM template it wrote.
+    """Run `chalice package` as `make package` does and return the SAM template it wrote.
 
     It needs a region only to name things; any will do, so the test does not depend on the
     caller's AWS configuration. It pip-downloads requirements.txt (cached in
@@ -34,7 +36,10 @@ def package(stage: str, out_dir: Path) -> dict[str, Any]:
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         env.pop(var, None)
-    cmd = [sys.executable, "-c", "from chalice.cli import main; main()", "package", "--stage", stage, str(out_dir)]
+    cmd = [
+        *(sys.executable, "-c", "from chalice.cli import main; main()", "package", "--stage", stage),
+        *("--merge-template", str(MERGE_TEMPLATE), str(out_dir)),
+    ]
     done = subprocess.run(
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=PACKAGE_TIMEOUT_S, check=False
     )

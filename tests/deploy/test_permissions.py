@@ -13,6 +13,8 @@ import pytest
 from chalicelib.model import ACTION_MODES, ActionKind, Mode
 from chalicelib.permissions import (
     ACTION_PERMISSIONS,
+    FANOUT_PERMISSIONS,
+    HOME_ONLY_PERMISSIONS,
     PENDING_KIND_MODES,
     PLATFORM_PERMISSIONS,
     READ_PERMISSIONS,
@@ -49,7 +51,7 @@ def test_a_kind_is_pending_exactly_until_its_action_kind_exists() -> None:
 
 def test_every_declared_permission_is_a_real_iam_action_named_exactly() -> None:
     declared = {p for perms in ACTION_PERMISSIONS.values() for p in perms}
-    declared |= set(READ_PERMISSIONS) | set(PLATFORM_PERMISSIONS)
+    declared |= set(READ_PERMISSIONS) | set(PLATFORM_PERMISSIONS) | set(FANOUT_PERMISSIONS)
     unknown = sorted(p for p in declared if p.lower() not in catalogue())
     assert unknown == []
 
@@ -98,4 +100,4 @@ def test_adding_a_kind_changes_what_a_mode_needs() -> None:
     assert "ec2:StopInstances" in permissions_for_mode(Mode.ENFORCE)
     assert "ec2:StopInstances" not in permissions_for_mode(Mode.NOTIFY)
     assert "securityhub:BatchImportFindings" in permissions_for_mode(Mode.NOTIFY)
-    assert permissions_for_mode(Mode.AUDIT) == frozenset(READ_PERMISSIONS) | frozenset(PLATFORM_PERMISSIONS)
+    assert permissions_for_mode(Mode.AUDIT) == frozenset(READ_PERMISSIONS) | HOME_ONLY_PERMISSIONS
