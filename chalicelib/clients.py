@@ -118,6 +118,7 @@ class AwsClients:
         self._lock = threading.Lock()
         self._deadline: float | None = None  # time.monotonic() after which no attempt starts
         self._own_identity: frozenset[str] = frozenset()  # services not built from `session`
+        self._assumed = False  # True: `session` is another account's role (from_credentials)
         for name, client in (clients or {}).items():
             self._attach(name, client)
 
@@ -146,6 +147,7 @@ class AwsClients:
         )
         clients = cls(region, endpoint_url=endpoint_url, session=session, max_attempts=max_attempts)
         clients._own_identity = frozenset(own_identity_for)
+        clients._assumed = True
         clients.findings_account = findings_account
         return clients
 
@@ -169,19 +171,31 @@ class AwsClients:
         )
         other._deadline = self._deadline
         other._own_identity = self._own_identity
+        other._assumed = self._assumed
         other.findings_account = self.findings_account
         return other
 
     def get(self, service: str) -> Any:
+        own = service in self._own_identity or self._session is None
+        return self._client(service, service, own=own)
+
+    def own(self, service: str) -> Any:
+        """A client acting as the function itself, in its home account, even when these clients
+        act as a member account's role: for what only the home account holds (the Slack webhook
+        parameter). Otherwise the same client as get()."""
+        if not self._assumed:
+            return self.get(service)
+        return self._client(f"{service}@home", service, own=True)
+
+    def _client(self, key: str, service: str, *, own: bool) -> Any:
         with self._lock:
-            client = self._clients.get(service)
+            client = self._clients.get(key)
             if client is None:
-                own = service in self._own_identity or self._session is None
                 session = boto3.session.Session() if own else self._session
                 kwargs: dict[str, Any] = {"config": self._config}
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
-                client = self._attach(service, session.client(service, **kwargs))
+                client = self._attach(service, session.client(service, **kwargs), key=key)
             return client
 
     @property
@@ -196,7 +210,7 @@ class AwsClients:
     def sts(self) -> Any:
         return self.get("sts")
 
-    def _attach(self, service: str, client: Any) -> Any:
+    def _attach(self, service: str, client: Any, key: str | None = None) -> Any:
         counter = self.counter
 
         def count(model: Any, **_: Any) -> None:
@@ -208,5 +222,5 @@ class AwsClients:
 
         client.meta.events.register("before-call", count)
         client.meta.events.register_first("before-send", within_budget)
-        self._clients[service] = client
+        self._clients[key or service] = client
         return client

@@ -42,6 +42,7 @@ from .fanout import (
 )
 from .fanout_aws import assume_role, list_active_accounts, send_targets
 from .log import logger
+from .metrics import emit_run_metrics
 from .model import ReadError
 from .pipeline import run
 from .scope import EventError, sweep_scope
@@ -165,6 +166,7 @@ def _sweep_message(
         # reported failed (so retried, then redriven) and its traceback is in the log.
         logger.exception("fan-out target crashed", extra=where)
         return MessageResult(message_id, target, failed=True, errors=(f"{type(exc).__name__}: {exc}"[:500],))
+    emit_run_metrics(report, settings.metrics_namespace)
     errors = tuple(f"{e.where}: {e.message}" for e in report.errors)
     log = logger.error if errors else logger.info
     log(

@@ -100,7 +100,8 @@ def _notify_slack(
     try:
         if settings is None:
             raise SlackError("Slack is not configured: apply_plan was given no settings")
-        adapter = SlackAdapter(webhook_url(settings, clients.get("ssm")))
+        # The webhook parameter is the home account's, also when sweeping a member account.
+        adapter = SlackAdapter(webhook_url(settings, clients.own("ssm")))
     except SlackError as exc:
         logger.error("slack unavailable", extra={"error": str(exc), "messages": len(actions)})
         return [failed(a, str(exc)) for a in actions]
