@@ -118,7 +118,7 @@ class AwsClients:
         self._lock = threading.Lock()
         self._deadline: float | None = None  # time.monotonic() after which no attempt starts
         self._own_identity: frozenset[str] = frozenset()  # services not built from `session`
-        self._assumed = False  # True: `session` is another account's role (from_credentials)
+        self._home: AwsClients | None = None  # the function's own clients, when these act as a role
         for name, client in (clients or {}).items():
             self._attach(name, client)
 
@@ -132,12 +132,14 @@ class AwsClients:
         max_attempts: int = 5,
         own_identity_for: tuple[str, ...] = (),
         findings_account: str | None = None,
+        home: AwsClients | None = None,
     ) -> AwsClients:
         """Clients that act as an assumed role (another account): a boto3 session of its own, so
         nothing of the function's own identity is mixed in, and their own call count.
 
         `own_identity_for` names services that stay with the function's own identity (Security
-        Hub when the home account receives the findings); `findings_account` is then that account."""
+        Hub when the home account receives the findings); `findings_account` is then that account.
+        `home`: the function's own clients, which own() hands out."""
         session = boto3.session.Session(
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,
@@ -147,7 +149,7 @@ class AwsClients:
         )
         clients = cls(region, endpoint_url=endpoint_url, session=session, max_attempts=max_attempts)
         clients._own_identity = frozenset(own_identity_for)
-        clients._assumed = True
+        clients._home = home
         clients.findings_account = findings_account
         return clients
 
@@ -171,32 +173,29 @@ class AwsClients:
         )
         other._deadline = self._deadline
         other._own_identity = self._own_identity
-        other._assumed = self._assumed
+        other._home = self._home
         other.findings_account = self.findings_account
         return other
 
     def get(self, service: str) -> Any:
-        own = service in self._own_identity or self._session is None
-        return self._client(service, service, own=own)
-
-    def own(self, service: str) -> Any:
-        """A client acting as the function itself, in its home account, even when these clients
-        act as a member account's role: for what only the home account holds (the Slack webhook
-        parameter). Otherwise the same client as get()."""
-        if not self._assumed:
-            return self.get(service)
-        return self._client(f"{service}@home", service, own=True)
-
-    def _client(self, key: str, service: str, *, own: bool) -> Any:
         with self._lock:
-            client = self._clients.get(key)
+            client = self._clients.get(service)
             if client is None:
-                session = boto3.session.Session() if own else self._session
+                if service in self._own_identity:  # the function's own identity, next to a role's
+                    session = boto3.session.Session(botocore_session=_botocore_session())
+                else:
+                    session = self._session or boto3.session.Session()
                 kwargs: dict[str, Any] = {"config": self._config}
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
-                client = self._attach(service, session.client(service, **kwargs), key=key)
+                client = self._attach(service, session.client(service, **kwargs))
             return client
+
+    def own(self, service: str) -> Any:
+        """The function's own client, in its own account and region, also when these clients act
+        as a member account's role: for what only the home account holds (the Slack webhook
+        parameter). Its calls count in the home clients' tally. Otherwise the same as get()."""
+        return self._home.get(service) if self._home is not None else self.get(service)
 
     @property
     def ec2(self) -> Any:
@@ -210,7 +209,7 @@ class AwsClients:
     def sts(self) -> Any:
         return self.get("sts")
 
-    def _attach(self, service: str, client: Any, key: str | None = None) -> Any:
+    def _attach(self, service: str, client: Any) -> Any:
         counter = self.counter
 
         def count(model: Any, **_: Any) -> None:
@@ -222,5 +221,5 @@ class AwsClients:
 
         client.meta.events.register("before-call", count)
         client.meta.events.register_first("before-send", within_budget)
-        self._clients[key or service] = client
+        self._clients[service] = client
         return client

@@ -199,6 +199,7 @@ def _clients_for_target(
         max_attempts=settings.aws_max_attempts,
         own_identity_for=("securityhub",) if to_home else (),
         findings_account=home_account if to_home else None,
+        home=clients_for(home_region, settings),
     )
     return clients, 1
 

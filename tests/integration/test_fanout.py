@@ -20,6 +20,7 @@ from chalicelib.fanout_aws import send_targets
 from chalicelib.fanout_entry import FanoutBatchFailed, handle_scheduled_sweep, handle_sweep_messages
 from chalicelib.log import logger
 from devtools.fleet import base_network, launch, make_group, tcp
+from devtools.slack_sink import SlackSink
 from tests.fanout_support import (
     HOME,
     create_member_role,
@@ -342,3 +343,22 @@ def test_fanout_then_worker_covers_every_target_and_never_shows_credentials(
     assert assumed, "the worker assumed no role"
     for role in assumed:
         assert role.secret_access_key not in shown and role.session_token not in shown
+
+
+@pytest.mark.network_local
+def test_a_member_sweep_tells_slack_through_the_home_accounts_webhook_parameter(monkeypatch, organisation):
+    # GIVEN the webhook SecureString in the home account only, and member A's exposed instances
+    with SlackSink() as sink:
+        boto3.client("ssm", region_name="us-east-1").put_parameter(
+            Name="/ec2-warden/slack-webhook", Value=sink.url, Type="SecureString"
+        )
+        monkeypatch.setenv("WARDEN_MODE", "notify")
+        monkeypatch.setenv("SLACK_WEBHOOK_PARAMETER", "/ec2-warden/slack-webhook")
+        monkeypatch.setenv("SWEEP_ACCOUNTS", MEMBER_A)
+        monkeypatch.setenv("FANOUT_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/ec2-warden-fanout")
+        # WHEN the worker sweeps member A with A's role
+        with roles_must_exist():
+            response = handle_sweep_messages(sqs_records([body(MEMBER_A)]), CONTEXT)
+        # THEN Slack heard about A's account, through the parameter read with the home identity
+        assert response["batchItemFailures"] == [] and response["results"][0]["errors"] == []
+        assert sink.messages and all(MEMBER_A in text for text in sink.rendered())
