@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import boto3
 
 from . import events
+from .demo_fanout import fanout_story
 from .demo_patch import patch_story
 from .embedded_aws import fake_credentials, moto_server
 from .fleet import SeededFleet, base_network, launch, make_group, tcp
@@ -160,7 +161,7 @@ def exposure_story(ctx: DemoContext) -> None:
     ctx.say(f"   build-runner {runner}: {len(report['findings'])} open finding(s) left")
 
 
-STORIES: list[Callable[[DemoContext], None]] = [exposure_story, patch_story, idle_story]
+STORIES: list[Callable[[DemoContext], None]] = [exposure_story, patch_story, idle_story, fanout_story]
 
 
 # --- plumbing -----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Test tooling for the organisation-wide sweep: member accounts in moto, and the two refusals
-moto does not make by itself (an AssumeRole of a missing role, EC2 in a region not enabled).
+moto does not make by itself (an AssumeRole of a missing role: devtools/moto_sts.py; EC2 in a region not enabled).
 
 Both refusals sit inside moto's backend or at botocore's before-send, so the product's own code
 (adapters, retries, error handling) runs exactly as against AWS."""
@@ -7,19 +7,15 @@ Both refusals sit inside moto's backend or at botocore's before-send, so the pro
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from unittest import mock
 
 import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
-from moto.core.exceptions import ServiceException
-from moto.iam.exceptions import NotFoundException
-from moto.iam.models import iam_backends
-from moto.sts.models import STSBackend
+
+from devtools.moto_sts import roles_must_exist
 
 HOME = "123456789012"  # moto's default account: the home account's own credentials
 MEMBER_ROLE = "ec2-warden-member"
@@ -31,10 +27,6 @@ TRUST = json.dumps(
         ],
     }
 )
-
-
-class _AccessDenied(ServiceException):
-    code = "AccessDenied"
 
 
 def member_session(account: str, region: str = "us-east-1") -> boto3.session.Session:
@@ -56,31 +48,6 @@ def create_member_role(account: str) -> None:
     """What the member-role StackSet does in each member account (the name, not the policies:
     moto does not enforce IAM policies)."""
     member_session(account).client("iam").create_role(RoleName=MEMBER_ROLE, AssumeRolePolicyDocument=TRUST)
-
-
-@contextmanager
-def roles_must_exist() -> Iterator[None]:
-    """moto's AssumeRole hands out credentials for any role ARN ("the role does not need to
-    exist"); AWS answers AccessDenied when the role is missing. This makes moto check that the
-    role exists in its account before handing them out."""
-    original = STSBackend.assume_role
-
-    def assume_role(self: STSBackend, **kwargs: Any) -> Any:
-        role_arn = kwargs["role_arn"]
-        account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
-        try:
-            iam_backends[account]["global"].get_role(name)
-        except NotFoundException:
-            raise _AccessDenied(
-                f"User: arn:aws:sts::{HOME}:assumed-role/ec2-warden-dev/sweep_worker is not authorized to "
-                f"perform: sts:AssumeRole on resource: {role_arn}"
-            ) from None
-        return original(self, **kwargs)
-
-    with mock.patch.object(STSBackend, "assume_role", assume_role), warnings.catch_warnings():
-        # moto notes that STS's model has no AccessDenied shape; AWS sends that code all the same.
-        warnings.filterwarnings("ignore", message=r"Exception\(_AccessDenied\)")
-        yield
 
 
 class _Raw:
@@ -147,3 +114,16 @@ def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
         sqs.delete_message_batch(
             QueueUrl=queue_url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
         )
+
+
+__all__ = [
+    "HOME",
+    "MEMBER_ROLE",
+    "create_member_role",
+    "drain",
+    "member_session",
+    "refused",
+    "region_not_enabled",
+    "roles_must_exist",
+    "sqs_records",
+]
