@@ -11,6 +11,9 @@ from chalicelib.fanout_entry import FanoutBatchFailed
 from devtools.fleet import base_network, launch, make_group
 from tests.fanout_support import HOME, create_member_role, drain, member_session, roles_must_exist
 
+# Patch loop (issue 4): these tests are about the fan-out, on fleets SSM manages and keeps patched.
+pytestmark = pytest.mark.usefixtures("ssm_manages_every_instance")
+
 MEMBER_A = "111111111111"
 MEMBER_B = "222222222222"
 QUEUE = "ec2-warden-dev-fanout"  # the dev stage's FANOUT_QUEUE_NAME in .chalice/config.json

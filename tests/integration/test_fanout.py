@@ -32,6 +32,9 @@ from tests.fanout_support import (
     sqs_records,
 )
 
+# Patch loop (issue 4): these tests are about the fan-out, on fleets SSM manages and keeps patched.
+pytestmark = pytest.mark.usefixtures("ssm_manages_every_instance")
+
 MEMBER_A = "111111111111"
 MEMBER_B = "222222222222"  # no member role: AssumeRole is refused
 SCHEDULED = {"id": "sweep-0001", "detail-type": "Scheduled Event", "source": "aws.events"}
@@ -221,10 +224,11 @@ def test_worker_sweeps_each_account_alone_and_a_missing_role_fails_only_its_mess
     # THEN only B's message goes back to the queue (partial batch response)
     assert response["batchItemFailures"] == [{"itemIdentifier": "msg-2"}]
     assert "AccessDenied" in member_b["errors"][0] and member_b["errors"][0].startswith("sts:AssumeRole")
-    # AND each swept account saw its own instances: the home account's without assuming any role,
-    # A's through its member role (AssumeRole + DescribeInstances + DescribeSecurityGroups)
-    assert (home["instances"], home["failed"], home["api_calls"]) == (2, False, 2)
-    assert (member_a["instances"], member_a["failed"], member_a["api_calls"]) == (3, False, 3)
+    # AND each swept account saw its own instances: the home account's without assuming any role
+    # (DescribeInstances, DescribeSecurityGroups, DescribeInstanceInformation, DescribeInstancePatchStates),
+    # A's through its member role (AssumeRole and the same four)
+    assert (home["instances"], home["failed"], home["api_calls"]) == (2, False, 4)
+    assert (member_a["instances"], member_a["failed"], member_a["api_calls"]) == (3, False, 5)
     assert member_a["findings"] == 3  # SSH open to the world on each of A's instances
 
 
