@@ -20,7 +20,9 @@ from chalicelib.scope import (
     STATES_HANDLED,
 )
 
-app = Chalice(app_name="ec2-warden")
+# configure_logs=False: Chalice would add a plain stdout handler to the "ec2-warden" logger, which is
+# also Powertools' logger, and every line would be printed twice.
+app = Chalice(app_name="ec2-warden", configure_logs=False)
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(correlation_id_path="id")))
 # X-Ray, botocore only: 15-35 ms of cold start (bench/cold_start.py). Patching everything costs 2-4x
 # that, and would trace the Slack webhook request, secret URL included. Off outside Lambda; the
