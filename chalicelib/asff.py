@@ -26,6 +26,8 @@ FINDING_TYPES: Mapping[str, tuple[str, ...]] = {
         "Software and Configuration Checks/Vulnerabilities",
         "Software and Configuration Checks/AWS Security Best Practices",
     ),
+    "launch-hygiene": ("Software and Configuration Checks/AWS Security Best Practices",),
+    "environment-drift": ("Software and Configuration Checks/AWS Security Best Practices",),
 }
 
 

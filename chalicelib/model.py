@@ -36,6 +36,8 @@ class CheckName(enum.StrEnum):
     # Zombie hunting (issue 3)
     IDLE = "idle"
     STOPPED_LONG = "stopped-long"
+    LAUNCH_HYGIENE = "launch-hygiene"
+    ENVIRONMENT_DRIFT = "environment-drift"
 
 
 class Mode(enum.StrEnum):
@@ -258,6 +260,32 @@ class PatchRun:
 
 
 @dataclass(frozen=True)
+class ImageInfo:
+    """An AMI as DescribeImages tells it. An image id absent from a read mapping no longer exists
+    (deregistered) or is no longer shared with this account."""
+
+    id: str
+    creation_date: datetime | None = None
+    name: str = ""
+    owner_id: str = ""
+    state: str = "available"
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    id: str
+    encrypted: bool
+    kms_key_id: str | None = None
+    state: str = ""
+
+
+@dataclass(frozen=True)
+class VpcInfo:
+    id: str
+    cidrs: tuple[str, ...] = ()  # IPv4 and IPv6 blocks associated with the VPC
+
+
+@dataclass(frozen=True)
 class Snapshot:
     account: str
     region: str
@@ -286,6 +314,13 @@ class Snapshot:
     usage: Mapping[str, DailyUsage] | None = None
     # What started the run ("sweep", "state:running", a CloudTrail call): a start event unmarks.
     trigger: str = ""
+    # launch-hygiene / environment-drift facets (snapshot/images.py, volumes.py, networks.py).
+    images: Mapping[str, ImageInfo] | None = None
+    volumes: Mapping[str, VolumeInfo] | None = None
+    vpcs: Mapping[str, VpcInfo] | None = None  # the non-production VPCs named in settings
+    # Instances outside the scope that use a group referenced by an in-scope group's ingress rule
+    # (an event's view of "who else is behind that group"); {} in a sweep, which sees everyone.
+    group_neighbours: Mapping[str, Instance] | None = None
 
 
 # ---------------------------------------------------------------------------------------------

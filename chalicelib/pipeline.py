@@ -53,7 +53,12 @@ def run(scope: Scope, settings: Settings, clients: AwsClients, now: datetime) ->
 def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: datetime, report: Report) -> None:
     try:
         snapshot = take_snapshot(
-            scope, clients, now, read_prior=settings.mode is not Mode.AUDIT, usage_days=settings.idle_lookback_days
+            scope,
+            clients,
+            now,
+            read_prior=settings.mode is not Mode.AUDIT,
+            usage_days=settings.idle_lookback_days,
+            settings=settings,
         )
     except SnapshotError as exc:
         report.errors.append(ReadError("snapshot", str(exc)))

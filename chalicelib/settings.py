@@ -40,6 +40,10 @@ class FindingsDestination(enum.StrEnum):
     HOME = "home"
 
 
+DEFAULT_PRODUCTION_ENVIRONMENTS = ("prod", "production")
+DEFAULT_NON_PRODUCTION_ENVIRONMENTS = ("lab", "dev", "test", "staging", "sandbox", "qa")
+
+
 @dataclass(frozen=True)
 class Settings:
     mode: Mode = Mode.AUDIT
@@ -59,15 +63,18 @@ class Settings:
     slack_webhook_url: str | None = field(default=None, repr=False)
     slack_min_severity: Severity = Severity.HIGH
     metrics_namespace: str = "ec2-warden"
-
-    @property
-    def slack_enabled(self) -> bool:
-        return bool(self.slack_webhook_url or self.slack_webhook_parameter)
-
-    # --- shared with the drift check (issue 6): keep both definitions identical
+    # Environment map (launch-hygiene, environment-drift). Tag values are compared lowercased.
     environment_tag: str = "Environment"
-    production_environments: tuple[str, ...] = ("prod", "production")
-    # --- patch loop (issue 4)
+    production_environments: tuple[str, ...] = DEFAULT_PRODUCTION_ENVIRONMENTS
+    non_production_environments: tuple[str, ...] = DEFAULT_NON_PRODUCTION_ENVIRONMENTS
+    production_accounts: tuple[str, ...] = ()
+    production_vpcs: tuple[str, ...] = ()
+    production_subnets: tuple[str, ...] = ()
+    non_production_vpcs: tuple[str, ...] = ()
+    non_production_cidrs: tuple[str, ...] = ()
+    required_tags: tuple[str, ...] = ("Owner", "Environment")
+    ami_max_age_days: int = 90
+    # --- patch loop (issue 4); it shares environment_tag and production_environments above.
     ssm_registration_grace_minutes: int = 30
     patch_scan_max_age_days: int = 7
     patch_operation: str = "Install"
@@ -103,6 +110,10 @@ class Settings:
     def sweeps_organization(self) -> bool:
         return self.sweep_accounts == (ORGANIZATION,)
 
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_webhook_url or self.slack_webhook_parameter)
+
 
 # Environment variable -> (field, parser). The README's settings table mirrors this.
 def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
@@ -121,9 +132,6 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "SLACK_WEBHOOK_URL": ("slack_webhook_url", _parse_secret_url),
         "SLACK_MIN_SEVERITY": ("slack_min_severity", _parse_severity),
         "METRICS_NAMESPACE": ("metrics_namespace", _parse_namespace),
-        # --- shared with the drift check (issue 6)
-        "ENVIRONMENT_TAG": ("environment_tag", _parse_tag_key),
-        "PRODUCTION_ENVIRONMENTS": ("production_environments", _parse_lower_list),
         # --- patch loop (issue 4)
         "SSM_REGISTRATION_GRACE_MINUTES": ("ssm_registration_grace_minutes", _int_between(0, 24 * 60)),
         "PATCH_SCAN_MAX_AGE_DAYS": ("patch_scan_max_age_days", _int_between(1, 365)),
@@ -146,6 +154,17 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "FANOUT_QUEUE_NAME": ("fanout_queue_name", _parse_queue_name),
         "WARDEN_MEMBER_ROLE": ("member_role", _parse_role_name),
         "FINDINGS_DESTINATION": ("findings_destination", _parse_findings_destination),
+        # Environment map: which networks and Environment tag values are production.
+        "ENVIRONMENT_TAG": ("environment_tag", _parse_tag_key),
+        "PRODUCTION_ENVIRONMENTS": ("production_environments", _parse_environments),
+        "NON_PRODUCTION_ENVIRONMENTS": ("non_production_environments", _parse_environments),
+        "PRODUCTION_ACCOUNTS": ("production_accounts", _parse_accounts),
+        "PRODUCTION_VPCS": ("production_vpcs", _parse_ids(_VPC_ID, "a VPC id (vpc-...)")),
+        "PRODUCTION_SUBNETS": ("production_subnets", _parse_ids(_SUBNET_ID, "a subnet id (subnet-...)")),
+        "NON_PRODUCTION_VPCS": ("non_production_vpcs", _parse_ids(_VPC_ID, "a VPC id (vpc-...)")),
+        "NON_PRODUCTION_CIDRS": ("non_production_cidrs", _parse_cidrs),
+        "REQUIRED_TAGS": ("required_tags", _parse_tag_keys),
+        "AMI_MAX_AGE_DAYS": ("ami_max_age_days", _int_between(1, 3650)),
     }
 
 
@@ -180,6 +199,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             " an instance cannot be idle on more days than the window holds"
         )
     _check_fanout(settings)
+    _check_environment_map(settings)
     return settings
 
 
@@ -195,6 +215,28 @@ def _check_fanout(settings: Settings) -> None:
             f"FANOUT_QUEUE_URL names queue {settings.fanout_queue_url.rsplit('/', 1)[-1]!r} but the worker is "
             f"triggered by FANOUT_QUEUE_NAME={settings.fanout_queue_name!r}: messages would never be read"
         )
+
+
+def _check_environment_map(settings: Settings) -> None:
+    """A value or a network is production or not; never both."""
+    both = sorted(set(settings.production_environments) & set(settings.non_production_environments))
+    if both:
+        raise SettingsError(
+            f"PRODUCTION_ENVIRONMENTS and NON_PRODUCTION_ENVIRONMENTS both list {both}: "
+            "an environment is production or not"
+        )
+    vpcs = sorted(set(settings.production_vpcs) & set(settings.non_production_vpcs))
+    if vpcs:
+        raise SettingsError(f"PRODUCTION_VPCS and NON_PRODUCTION_VPCS both list {vpcs}: a VPC is production or not")
+    for field_name, var in (("environment_tag", "ENVIRONMENT_TAG"), ("required_tags", "REQUIRED_TAGS")):
+        value = getattr(settings, field_name)
+        for key in (value,) if isinstance(value, str) else value:
+            _parse_tag_key(var, key)
+    for field_name, var in (
+        ("production_environments", "PRODUCTION_ENVIRONMENTS"),
+        ("non_production_environments", "NON_PRODUCTION_ENVIRONMENTS"),
+    ):
+        _parse_environments(var, ",".join(getattr(settings, field_name)))
 
 
 def _parse_mode(var: str, raw: str) -> Mode:
@@ -404,6 +446,49 @@ def _parse_bucket(var: str, raw: str) -> str:
     if not _BUCKET.match(raw) or ".." in raw:
         raise SettingsError(f"{var}={raw!r} is not an S3 bucket name")
     return raw
+
+
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+# What EC2 accepts in a tag (letters, digits, spaces and + - = . _ : / @).
+_TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$")
+
+
+def _parse_ids(pattern: re.Pattern[str], what: str) -> Callable[[str, str], tuple[str, ...]]:
+    def parse(var: str, raw: str) -> tuple[str, ...]:
+        out = []
+        for item in _split(raw):
+            if not pattern.match(item):
+                raise SettingsError(f"{var}: {item!r} is not {what}")
+            out.append(item)
+        return tuple(dict.fromkeys(out))
+
+    return parse
+
+
+def _parse_tag_key(var: str, raw: str) -> str:
+    key = raw.strip()
+    if not key or len(key) > 128 or not _TAG_TEXT.match(key):
+        raise SettingsError(f"{var}: {raw!r} is not a tag key (1-128 letters, digits, spaces, + - = . _ : / @)")
+    if key.lower().startswith("aws:"):
+        raise SettingsError(f"{var}: {raw!r} starts with aws:, which AWS reserves")
+    return key
+
+
+def _parse_tag_keys(var: str, raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_parse_tag_key(var, item) for item in _split(raw)))
+
+
+def _parse_environments(var: str, raw: str) -> tuple[str, ...]:
+    """Environment tag values, lowercased: tags are matched without regard to case."""
+    out = []
+    for item in _split(raw):
+        if len(item) > 256 or not _TAG_TEXT.match(item):
+            raise SettingsError(f"{var}: {item!r} is not an environment tag value (letters, digits, + - = . _ : / @)")
+        out.append(item.lower())
+    if not out:
+        raise SettingsError(f"{var} is set but lists no environment")
+    return tuple(dict.fromkeys(out))
 
 
 def _split(raw: str) -> list[str]:

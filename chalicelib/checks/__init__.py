@@ -10,8 +10,10 @@ from types import MappingProxyType
 
 from ..model import CheckName, CheckResult, Snapshot
 from ..settings import Settings
+from .drift import detect_environment_drift
 from .exposure import detect_public_exposure
 from .idle import detect_idle
+from .launch import detect_launch_hygiene
 from .patching import detect_patch_noncompliant
 from .ssm import detect_ssm_unmanaged
 from .stopped import detect_stopped_long
@@ -25,6 +27,8 @@ CHECKS: Mapping[CheckName, CheckFn] = MappingProxyType(
         CheckName.PATCH_NONCOMPLIANT: detect_patch_noncompliant,
         CheckName.IDLE: detect_idle,
         CheckName.STOPPED_LONG: detect_stopped_long,
+        CheckName.LAUNCH_HYGIENE: detect_launch_hygiene,
+        CheckName.ENVIRONMENT_DRIFT: detect_environment_drift,
     }
 )
 

@@ -13,7 +13,9 @@ from ..clients import AWS_ERRORS, AwsClients
 from ..clients import aws_error_message as _aws_message
 from ..model import Instance, PriorFinding, ReadError, SecurityGroup, Snapshot
 from ..scope import Scope
+from ..settings import Settings
 from . import ec2 as ec2_reads
+from .launch import read_launch_facets
 from .metrics import read_usage_facet
 from .ssm import read_ssm_facets
 
@@ -23,7 +25,13 @@ class SnapshotError(RuntimeError):
 
 
 def take_snapshot(
-    scope: Scope, clients: AwsClients, now: datetime, *, read_prior: bool, usage_days: int = 14
+    scope: Scope,
+    clients: AwsClients,
+    now: datetime,
+    *,
+    read_prior: bool,
+    usage_days: int = 14,
+    settings: Settings | None = None,
 ) -> Snapshot:
     region = scope.region or clients.region
     errors: list[ReadError] = []
@@ -35,6 +43,7 @@ def take_snapshot(
 
     groups, complete = _read_groups(scope, clients, instances, errors)
     usage = read_usage_facet(clients, instances, now, usage_days, errors)
+    launch = read_launch_facets(scope, clients, instances, groups, settings or Settings(), errors)
 
     ssm_info, patch_states, patch_runs = read_ssm_facets(scope, clients, instances, errors)  # patch loop
 
@@ -65,6 +74,10 @@ def take_snapshot(
         is_launch=scope.is_launch,
         usage=usage,
         trigger=scope.trigger,
+        images=launch.images,
+        volumes=launch.volumes,
+        vpcs=launch.vpcs,
+        group_neighbours=launch.group_neighbours,
     )
 
 

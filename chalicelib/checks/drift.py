@@ -1,0 +1,293 @@
+"""environment-drift: lab and production kept apart, and production held to its baseline.
+
+An instance claims an environment by its Environment tag and sits in a network the environment
+map places (environments.py). Problems, each a gap of the instance's one finding:
+- non-production-in-production (HIGH): a lab/dev/test... instance inside a production account,
+  VPC or subnet ("lab VM in production").
+- unclassified-in-production (MEDIUM): no Environment tag, or a value neither list knows, inside
+  production: nobody can tell whether it meets the production bar (and removing the tag must not
+  be a way to clear the finding above).
+- production-in-non-production (MEDIUM): a production workload outside the production networks.
+- production-baseline (HIGH): a production instance that is not SSM managed, allows IMDSv1, has an
+  unencrypted volume, or has a public address without the `warden:public-ok` tag; every gap is
+  listed. SSM is judged only when the snapshot read it ("SSM management not checked" otherwise).
+- ingress-from-non-production (HIGH): a production instance whose groups admit a non-production
+  network: a CIDR overlapping NON_PRODUCTION_CIDRS or a NON_PRODUCTION_VPCS block, or a group that
+  a non-production instance uses. Internet-wide rules (prefix /0) are left to public-exposure."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from ..environments import Claim, Environment, Placement, Zone, claim_of, placement_of
+from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot
+from ..settings import Settings
+from .gaps import Gap, gaps_finding
+from .launch import GONE_STATES, imds_gap, unencrypted_volume_gap
+
+PUBLIC_OK_TAG = "warden:public-ok"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def detect_environment_drift(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckResult:
+    findings: list[Finding] = []
+    passed: set[str] = set(snapshot.missing_instance_ids)
+    not_evaluated: set[str] = set()
+    skipped: dict[str, int] = {}
+    non_production_networks = _non_production_networks(snapshot, settings)
+    group_users = _non_production_group_users(snapshot, settings)
+    for instance in snapshot.instances:
+        if instance.state in GONE_STATES:
+            reason = f"gone ({instance.state})"
+            skipped[reason] = skipped.get(reason, 0) + 1
+            passed.add(instance.id)
+            continue
+        claim = claim_of(instance, settings)
+        placement = placement_of(instance, settings)
+        gaps, not_checked = drift_gaps(instance, claim, placement, snapshot, non_production_networks, group_users)
+        if gaps:
+            findings.append(
+                gaps_finding(
+                    CheckName.ENVIRONMENT_DRIFT,
+                    instance,
+                    gaps,
+                    headline=_headline(gaps),
+                    not_checked=not_checked,
+                    extra={
+                        "environment": claim.value,
+                        "environment_class": claim.environment.value,
+                        "network": placement.zone.value,
+                        "network_reason": placement.reason,
+                    },
+                )
+            )
+        elif [n for n in not_checked if n != SSM_NOT_CHECKED]:
+            not_evaluated.add(instance.id)
+        else:
+            passed.add(instance.id)
+    return CheckResult(
+        check=CheckName.ENVIRONMENT_DRIFT,
+        findings=tuple(findings),
+        passed=frozenset(passed),
+        not_evaluated=frozenset(not_evaluated),
+        skipped=skipped,
+    )
+
+
+SSM_NOT_CHECKED = "SSM management not checked"
+
+
+def drift_gaps(
+    instance: Instance,
+    claim: Claim,
+    placement: Placement,
+    snapshot: Snapshot,
+    non_production_networks: list[tuple[Network, str]] | None,
+    group_users: Mapping[str, list[str]] | None,
+) -> tuple[list[Gap], list[str]]:
+    gaps: list[Gap] = []
+    not_checked: list[str] = []
+    env = claim.environment
+    tag = f"{claim.key}={claim.value}" if claim.key else "no Environment tag"
+    if placement.zone is Zone.PRODUCTION and env is Environment.NON_PRODUCTION:
+        gaps.append(
+            Gap(
+                "non-production-in-production",
+                Severity.HIGH,
+                "lab VM in production" if claim.value.lower() == "lab" else f"{claim.value} VM in production",
+                f"{tag} but it runs in production: {placement.reason}",
+                "Move the workload to a non-production network, or promote it properly: re-tag it as "
+                "production and bring it to the production baseline.",
+                {"environment": claim.value, "network_reason": placement.reason},
+            )
+        )
+    if placement.zone is Zone.PRODUCTION and env in (Environment.UNTAGGED, Environment.UNRECOGNISED):
+        gaps.append(
+            Gap(
+                "unclassified-in-production",
+                Severity.MEDIUM,
+                "unclassified VM in production",
+                f"{tag if claim.key else 'no Environment tag'} (not a known environment) in production: "
+                f"{placement.reason}",
+                "Tag the instance with its environment; a production instance is then held to the production baseline.",
+                {"environment": claim.value, "network_reason": placement.reason},
+            )
+        )
+    if env is not Environment.PRODUCTION:
+        return gaps, not_checked
+    if placement.zone is Zone.NON_PRODUCTION:
+        gaps.append(
+            Gap(
+                "production-in-non-production",
+                Severity.MEDIUM,
+                "production workload outside production",
+                f"{tag} but it runs outside production: {placement.reason}",
+                "Move the workload into a production account, VPC or subnet (or fix the Environment tag).",
+                {"network_reason": placement.reason},
+            )
+        )
+    baseline, unknown = _baseline_gaps(instance, snapshot)
+    gaps.extend(baseline)
+    not_checked.extend(unknown)
+    ingress, unknown = _ingress_gaps(instance, snapshot, non_production_networks, group_users)
+    gaps.extend(ingress)
+    not_checked.extend(unknown)
+    return gaps, not_checked
+
+
+def _baseline_gaps(instance: Instance, snapshot: Snapshot) -> tuple[list[Gap], list[str]]:
+    missing: list[str] = []
+    short: list[str] = []
+    unknown: list[str] = []
+    details: dict[str, object] = {}
+    if snapshot.ssm_info is None:
+        unknown.append(SSM_NOT_CHECKED)
+    else:
+        info = snapshot.ssm_info.get(instance.id)
+        if info is None:
+            missing.append("not managed by SSM")
+            short.append("not SSM managed")
+        elif info.ping_status != "Online":
+            missing.append(f"SSM agent {info.ping_status}")
+            short.append(f"SSM {info.ping_status}")
+    if imds_gap(instance) is not None:
+        missing.append("IMDSv2 not required (HttpTokens optional)")
+        short.append("IMDSv2 not required")
+    elif instance.metadata_http_tokens is None:
+        unknown.append("instance metadata options (not reported)")
+    volume_gap, volume_unknown = unencrypted_volume_gap(instance, snapshot, Severity.HIGH)
+    if volume_gap is not None:
+        missing.append(volume_gap.text)
+        short.append("unencrypted volume")
+        details["unencrypted_volumes"] = volume_gap.details["volumes"]
+    if volume_unknown:
+        unknown.append(volume_unknown)
+    addresses = [*instance.public_ipv4_addresses, *_global_ipv6(instance.ipv6_addresses)]
+    if addresses and PUBLIC_OK_TAG not in instance.tags:
+        missing.append(f"public address {', '.join(addresses)} without the {PUBLIC_OK_TAG} tag")
+        short.append("public address")
+        details["public_addresses"] = addresses
+    if not missing:
+        return [], unknown
+    return [
+        Gap(
+            "production-baseline",
+            Severity.HIGH,
+            f"below the production baseline ({', '.join(short)})",
+            "below the production baseline: " + "; ".join(missing),
+            "Bring it to the production baseline: SSM managed, IMDSv2 required, every volume encrypted, and no "
+            f"public address unless it is meant to be public (then tag it {PUBLIC_OK_TAG}).",
+            {"baseline_gaps": missing, **details},
+        )
+    ], unknown
+
+
+def _ingress_gaps(
+    instance: Instance,
+    snapshot: Snapshot,
+    networks: list[tuple[Network, str]] | None,
+    group_users: Mapping[str, list[str]] | None,
+) -> tuple[list[Gap], list[str]]:
+    groups = instance.all_group_ids
+    if not snapshot.security_groups_complete or any(g not in snapshot.security_groups for g in groups):
+        return [], ["ingress from non-production networks (security groups could not be read)"]
+    paths: list[str] = []
+    unknown: list[str] = []
+    for group_id in groups:
+        group = snapshot.security_groups[group_id]
+        for rule in group.ingress:
+            what = rule.describe()
+            for cidr in (*rule.ipv4_ranges, *rule.ipv6_ranges):
+                if networks is None:
+                    continue
+                for network, source in _overlaps(cidr, networks):
+                    paths.append(f"{group_id} admits {cidr} ({what}), which covers {source} {network}")
+            for ref in rule.referenced_group_ids:
+                if group_users is None:
+                    continue
+                users = group_users.get(ref, [])
+                if users:
+                    shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+                    paths.append(f"{group_id} admits group {ref} ({what}), used by non-production {shown}")
+    if networks is None:
+        unknown.append("ingress from non-production VPC CIDRs (VPCs could not be read)")
+    if group_users is None:
+        unknown.append("ingress from groups of non-production instances (group members could not be read)")
+    if not paths:
+        return [], unknown
+    return [
+        Gap(
+            "ingress-from-non-production",
+            Severity.HIGH,
+            "admits non-production networks",
+            "admits traffic from non-production: " + "; ".join(sorted(set(paths))),
+            "Remove the rules that trust non-production CIDRs or groups; production should not accept "
+            "connections from lab networks.",
+            {"paths": sorted(set(paths))},
+        )
+    ], unknown
+
+
+def _non_production_networks(snapshot: Snapshot, settings: Settings) -> list[tuple[Network, str]] | None:
+    out = [(ipaddress.ip_network(c, strict=False), "NON_PRODUCTION_CIDRS") for c in settings.non_production_cidrs]
+    if settings.non_production_vpcs:
+        if snapshot.vpcs is None:
+            return None
+        for vpc_id in settings.non_production_vpcs:
+            vpc = snapshot.vpcs.get(vpc_id)
+            for cidr in vpc.cidrs if vpc else ():
+                out.append((ipaddress.ip_network(cidr, strict=False), f"non-production VPC {vpc_id}"))
+    return out
+
+
+def _non_production_group_users(snapshot: Snapshot, settings: Settings) -> dict[str, list[str]] | None:
+    if snapshot.group_neighbours is None:
+        return None
+    users: dict[str, list[str]] = {}
+    everyone: dict[str, Instance] = {**snapshot.group_neighbours, **{i.id: i for i in snapshot.instances}}
+    for instance in everyone.values():
+        if instance.state in GONE_STATES:
+            continue
+        if claim_of(instance, settings).environment is not Environment.NON_PRODUCTION:
+            continue
+        for group_id in instance.all_group_ids:
+            users.setdefault(group_id, []).append(instance.id)
+    return {g: sorted(ids) for g, ids in users.items()}
+
+
+def _overlaps(cidr: str, networks: Iterable[tuple[Network, str]]) -> list[tuple[Network, str]]:
+    try:
+        rule = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return []
+    if rule.prefixlen == 0:
+        return []
+    return [(n, s) for n, s in networks if n.version == rule.version and n.overlaps(rule)]  # type: ignore[arg-type]
+
+
+def _global_ipv6(addresses: Iterable[str]) -> list[str]:
+    out = []
+    for address in addresses:
+        try:
+            ip = ipaddress.IPv6Address(address)
+        except ValueError:
+            continue
+        if ip.is_global:
+            out.append(address)
+    return out
+
+
+_HEADLINE_ORDER = (
+    "non-production-in-production",
+    "unclassified-in-production",
+    "production-in-non-production",
+    "production-baseline",
+    "ingress-from-non-production",
+)
+
+
+def _headline(gaps: list[Gap]) -> str:
+    """The title leads with what the instance is doing wrong; the other gaps follow it."""
+    return min(gaps, key=lambda g: _HEADLINE_ORDER.index(g.rule)).label

@@ -1,0 +1,207 @@
+"""launch-hygiene: what every instance should have had from the moment it was launched.
+
+Gaps and their severity (the finding takes the worst):
+- IMDSv1 allowed (HttpTokens optional): HIGH with an instance profile attached (an SSRF reads the
+  role's credentials), else MEDIUM.
+- An unencrypted EBS volume attached: MEDIUM (data at rest, snapshots and copies in the clear).
+- The AMI no longer exists (deregistered, or no longer shared): MEDIUM (the instance cannot be
+  rebuilt from, or traced to, a known image).
+- The AMI is older than AMI_MAX_AGE_DAYS: LOW (a stale base; patching is the patch check's job).
+- Required tags missing, or an Environment value neither list knows: LOW (ownership and the
+  environment map depend on them).
+
+Runs on every instance that still exists, stopped ones included: a stopped instance keeps its
+volumes, tags and metadata options, and starts with them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..environments import Environment, claim_of
+from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot
+from ..settings import Settings
+from .gaps import Gap, gaps_finding
+
+GONE_STATES = frozenset({"shutting-down", "terminated"})
+
+IMDS_REMEDIATION = (
+    "Require IMDSv2: aws ec2 modify-instance-metadata-options --http-tokens required --http-endpoint enabled "
+    "(and set it in launch templates and as the account default)."
+)
+VOLUME_REMEDIATION = (
+    "Replace unencrypted volumes with encrypted copies (snapshot, copy-snapshot --encrypted, create and swap), "
+    "and turn on EBS encryption by default in every region."
+)
+
+
+def detect_launch_hygiene(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckResult:
+    findings: list[Finding] = []
+    passed: set[str] = set(snapshot.missing_instance_ids)  # gone: nothing left to fix
+    not_evaluated: set[str] = set()
+    skipped: dict[str, int] = {}
+    for instance in snapshot.instances:
+        if instance.state in GONE_STATES:
+            reason = f"gone ({instance.state})"
+            skipped[reason] = skipped.get(reason, 0) + 1
+            passed.add(instance.id)
+            continue
+        gaps, not_checked = hygiene_gaps(instance, snapshot, settings, now)
+        if gaps:
+            findings.append(
+                gaps_finding(
+                    CheckName.LAUNCH_HYGIENE, instance, gaps, headline="launch hygiene gaps", not_checked=not_checked
+                )
+            )
+        elif not_checked:
+            not_evaluated.add(instance.id)
+        else:
+            passed.add(instance.id)
+    return CheckResult(
+        check=CheckName.LAUNCH_HYGIENE,
+        findings=tuple(findings),
+        passed=frozenset(passed),
+        not_evaluated=frozenset(not_evaluated),
+        skipped=skipped,
+    )
+
+
+def hygiene_gaps(
+    instance: Instance, snapshot: Snapshot, settings: Settings, now: datetime
+) -> tuple[list[Gap], list[str]]:
+    gaps: list[Gap] = []
+    not_checked: list[str] = []
+    gaps.extend(_tag_gaps(instance, settings))
+    imds = imds_gap(instance)
+    if imds is not None:
+        gaps.append(imds)
+    elif instance.metadata_http_tokens is None:
+        not_checked.append("instance metadata options (not reported)")
+    volume_gap, volume_unknown = unencrypted_volume_gap(instance, snapshot, Severity.MEDIUM)
+    if volume_gap is not None:
+        gaps.append(volume_gap)
+    if volume_unknown:
+        not_checked.append(volume_unknown)
+    ami_gap, ami_unknown = _ami_gap(instance, snapshot, settings, now)
+    if ami_gap is not None:
+        gaps.append(ami_gap)
+    if ami_unknown:
+        not_checked.append(ami_unknown)
+    return gaps, not_checked
+
+
+def imds_gap(instance: Instance, severity: Severity | None = None) -> Gap | None:
+    if instance.metadata_http_tokens != "optional":
+        return None
+    with_role = instance.iam_instance_profile_arn is not None
+    if severity is None:
+        severity = Severity.HIGH if with_role else Severity.MEDIUM
+    role = " with an instance profile attached: its role credentials answer a token-less request" if with_role else ""
+    return Gap(
+        rule="imdsv1-allowed",
+        severity=severity,
+        label="IMDSv1 allowed",
+        text=f"IMDSv1 is allowed (HttpTokens optional){role}",
+        remediation=IMDS_REMEDIATION,
+        details={"http_tokens": "optional", "instance_profile": instance.iam_instance_profile_arn},
+    )
+
+
+def unencrypted_volume_gap(instance: Instance, snapshot: Snapshot, severity: Severity) -> tuple[Gap | None, str]:
+    """(the gap or None, what could not be checked or "")."""
+    if snapshot.volumes is None:
+        return None, "EBS encryption (volumes could not be read)"
+    if not instance.volume_ids:
+        if instance.state == "pending":
+            # A launching instance lists its volumes only once they attach; judge it at the next look.
+            return None, "EBS encryption (volumes not attached yet)"
+        return None, ""
+    unknown = [v for v in instance.volume_ids if v not in snapshot.volumes]
+    plain = [v for v in instance.volume_ids if v in snapshot.volumes and not snapshot.volumes[v].encrypted]
+    gap = None
+    if plain:
+        gap = Gap(
+            rule="unencrypted-volume",
+            severity=severity,
+            label="unencrypted EBS volume" if len(plain) == 1 else f"{len(plain)} unencrypted EBS volumes",
+            text=f"unencrypted EBS volume(s) attached: {', '.join(plain)}",
+            remediation=VOLUME_REMEDIATION,
+            details={"volumes": plain},
+        )
+    return gap, (f"EBS encryption of {', '.join(unknown)} (not found)" if unknown else "")
+
+
+def _ami_gap(instance: Instance, snapshot: Snapshot, settings: Settings, now: datetime) -> tuple[Gap | None, str]:
+    if not instance.image_id:
+        return None, "AMI age (no image id reported)"
+    if snapshot.images is None:
+        return None, "AMI age (images could not be read)"
+    image = snapshot.images.get(instance.image_id)
+    if image is None:
+        return Gap(
+            rule="ami-gone",
+            severity=Severity.MEDIUM,
+            label="AMI no longer exists",
+            text=f"launched from {instance.image_id}, which no longer exists (deregistered or no longer shared)",
+            remediation="Rebuild the instance from a current, maintained AMI (a golden image pipeline).",
+            details={"image_id": instance.image_id},
+        ), ""
+    if image.creation_date is None:
+        return None, f"AMI age ({image.id} reports no creation date)"
+    age_days = (now - image.creation_date).days
+    if age_days <= settings.ami_max_age_days:
+        return None, ""
+    name = f" ({image.name})" if image.name else ""
+    return Gap(
+        rule="ami-too-old",
+        severity=Severity.LOW,
+        label=f"AMI {age_days} days old",
+        text=f"launched from {image.id}{name}, created {image.creation_date.date().isoformat()}: {age_days} days old "
+        f"(AMI_MAX_AGE_DAYS is {settings.ami_max_age_days})",
+        remediation="Relaunch from a current AMI; keep base images younger than AMI_MAX_AGE_DAYS.",
+        details={
+            "image_id": image.id,
+            "image_created": image.creation_date.isoformat(),
+            "age_days": age_days,
+        },
+    ), ""
+
+
+def _tag_gaps(instance: Instance, settings: Settings) -> list[Gap]:
+    gaps: list[Gap] = []
+    missing: list[str] = []
+    hints: list[str] = []
+    for key in settings.required_tags:
+        if instance.tags.get(key, "").strip():
+            continue
+        missing.append(key)
+        near = [k for k in instance.tags if k.lower() == key.lower() and k != key and instance.tags[k].strip()]
+        if near:
+            hints.append(f"{key} (found {near[0]!r}; tag keys are case-sensitive)")
+    if missing:
+        shown = ", ".join(missing)
+        hint = f"; {'; '.join(hints)}" if hints else ""
+        gaps.append(
+            Gap(
+                rule="required-tags-missing",
+                severity=Severity.LOW,
+                label=f"missing tag{'s' if len(missing) > 1 else ''} {shown}",
+                text=f"required tag(s) missing: {shown}{hint}",
+                remediation="Tag the instance with every REQUIRED_TAGS key, and enforce it with tag policies.",
+                details={"missing_tags": missing},
+            )
+        )
+    claim = claim_of(instance, settings)
+    if claim.environment is Environment.UNRECOGNISED:
+        known = ", ".join((*settings.production_environments, *settings.non_production_environments))
+        gaps.append(
+            Gap(
+                rule="unknown-environment",
+                severity=Severity.LOW,
+                label=f"unknown environment {claim.value!r}",
+                text=f"{claim.key}={claim.value!r} is neither a production nor a non-production environment ({known})",
+                remediation="Use one of the configured environment values, or add this one to "
+                "PRODUCTION_ENVIRONMENTS or NON_PRODUCTION_ENVIRONMENTS.",
+                details={"environment": claim.value},
+            )
+        )
+    return gaps
