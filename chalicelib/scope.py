@@ -30,6 +30,12 @@ EC2_CALLS: tuple[str, ...] = (
     "AssociateAddress",
     "ModifyInstanceAttribute",
     "ModifyNetworkInterfaceAttribute",
+    # launch-hygiene / environment-drift: tags (an Environment tag turning to production is the
+    # "rolled into production" moment), metadata options and volumes change what they judge.
+    "CreateTags",
+    "DeleteTags",
+    "ModifyInstanceMetadataOptions",
+    "AttachVolume",
 )
 # State changes that call for a fresh look at the instance.
 STATES_HANDLED: tuple[str, ...] = ("running",)
@@ -298,10 +304,10 @@ def _read_associate_address(params: Mapping[str, Any], response: Mapping[str, An
 
 
 def _read_modify_instance_attribute(params: Mapping[str, Any], response: Mapping[str, Any]) -> Scope:
-    if "groupSet" not in params:
-        return Scope("", ignored="ModifyInstanceAttribute changed no security groups")
+    # Any attribute: groups, instance type, user data, source/dest check... each can change a verdict.
     instance = _instance_id(params.get("instanceId"), "requestParameters.instanceId")
-    _items(params.get("groupSet"), "requestParameters.groupSet")
+    if "groupSet" in params:
+        _items(params.get("groupSet"), "requestParameters.groupSet")
     return Scope("", instance_ids=frozenset({instance}))
 
 
@@ -313,6 +319,37 @@ def _read_modify_eni_attribute(params: Mapping[str, Any], response: Mapping[str,
     return Scope("", network_interface_ids=frozenset({eni}))
 
 
+def _read_tag_change(params: Mapping[str, Any], response: Mapping[str, Any]) -> Scope:
+    """CreateTags/DeleteTags name up to 1,000 resources of any kind; only instances matter here."""
+    resources = _items(params.get("resourcesSet"), "requestParameters.resourcesSet")
+    ids = set()
+    for item in resources:
+        resource_id = _field(item, "resourceId")
+        if not isinstance(resource_id, str):
+            raise EventError("resourcesSet.items[].resourceId must be a string")
+        if resource_id.startswith("i-"):
+            ids.add(_instance_id(resource_id, "resourcesSet.items[].resourceId"))
+    _items(params.get("tagSet"), "requestParameters.tagSet")  # shape check; DeleteTags may omit it (all tags)
+    if not ids:
+        return Scope("", ignored="the tags changed on no instance")
+    return Scope("", instance_ids=frozenset(ids))
+
+
+def _read_metadata_options(params: Mapping[str, Any], response: Mapping[str, Any]) -> Scope:
+    # CloudTrail records this newer call wrapped: {"ModifyInstanceMetadataOptionsRequest": {"InstanceId": ...}}.
+    wrapped = params.get("ModifyInstanceMetadataOptionsRequest")
+    if isinstance(wrapped, Mapping):
+        params = wrapped
+    key = "InstanceId" if "InstanceId" in params else "instanceId"
+    instance = _instance_id(params.get(key), f"requestParameters.{key}")
+    return Scope("", instance_ids=frozenset({instance}))
+
+
+def _read_attach_volume(params: Mapping[str, Any], response: Mapping[str, Any]) -> Scope:
+    instance = _instance_id(params.get("instanceId"), "requestParameters.instanceId")
+    return Scope("", instance_ids=frozenset({instance}))
+
+
 _READERS = {
     "RunInstances": _read_run_instances,
     "AuthorizeSecurityGroupIngress": _read_group_rule_change,
@@ -321,6 +358,10 @@ _READERS = {
     "AssociateAddress": _read_associate_address,
     "ModifyInstanceAttribute": _read_modify_instance_attribute,
     "ModifyNetworkInterfaceAttribute": _read_modify_eni_attribute,
+    "CreateTags": _read_tag_change,
+    "DeleteTags": _read_tag_change,
+    "ModifyInstanceMetadataOptions": _read_metadata_options,
+    "AttachVolume": _read_attach_volume,
 }
 
 

@@ -156,7 +156,7 @@ def _baseline_gaps(instance: Instance, snapshot: Snapshot) -> tuple[list[Gap], l
         missing.append("IMDSv2 not required (HttpTokens optional)")
         short.append("IMDSv2 not required")
     elif instance.metadata_http_tokens is None:
-        unknown.append("instance metadata options (not reported)")
+        unknown.append("instance metadata options not checked (not reported)")
     volume_gap, volume_unknown = unencrypted_volume_gap(instance, snapshot, Severity.HIGH)
     if volume_gap is not None:
         missing.append(volume_gap.text)
@@ -192,7 +192,7 @@ def _ingress_gaps(
 ) -> tuple[list[Gap], list[str]]:
     groups = instance.all_group_ids
     if not snapshot.security_groups_complete or any(g not in snapshot.security_groups for g in groups):
-        return [], ["ingress from non-production networks (security groups could not be read)"]
+        return [], ["ingress from non-production not checked (security groups could not be read)"]
     paths: list[str] = []
     unknown: list[str] = []
     for group_id in groups:
@@ -212,9 +212,9 @@ def _ingress_gaps(
                     shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
                     paths.append(f"{group_id} admits group {ref} ({what}), used by non-production {shown}")
     if networks is None:
-        unknown.append("ingress from non-production VPC CIDRs (VPCs could not be read)")
+        unknown.append("ingress from non-production VPCs not checked (VPCs could not be read)")
     if group_users is None:
-        unknown.append("ingress from groups of non-production instances (group members could not be read)")
+        unknown.append("ingress from groups of non-production instances not checked (group members could not be read)")
     if not paths:
         return [], unknown
     return [

@@ -48,7 +48,7 @@ def gaps_finding(
     unchecked = list(not_checked)
     description = "; ".join(g.text for g in listed) + "."
     if unchecked:
-        description += " Not checked: " + "; ".join(unchecked) + "."
+        description += " " + "; ".join(u[0].upper() + u[1:] for u in unchecked) + "."
     return Finding(
         check=check,
         resource_id=instance.id,

@@ -75,7 +75,7 @@ def hygiene_gaps(
     if imds is not None:
         gaps.append(imds)
     elif instance.metadata_http_tokens is None:
-        not_checked.append("instance metadata options (not reported)")
+        not_checked.append("instance metadata options not checked (not reported)")
     volume_gap, volume_unknown = unencrypted_volume_gap(instance, snapshot, Severity.MEDIUM)
     if volume_gap is not None:
         gaps.append(volume_gap)
@@ -109,11 +109,11 @@ def imds_gap(instance: Instance, severity: Severity | None = None) -> Gap | None
 def unencrypted_volume_gap(instance: Instance, snapshot: Snapshot, severity: Severity) -> tuple[Gap | None, str]:
     """(the gap or None, what could not be checked or "")."""
     if snapshot.volumes is None:
-        return None, "EBS encryption (volumes could not be read)"
+        return None, "EBS encryption not checked (volumes could not be read)"
     if not instance.volume_ids:
         if instance.state == "pending":
             # A launching instance lists its volumes only once they attach; judge it at the next look.
-            return None, "EBS encryption (volumes not attached yet)"
+            return None, "EBS encryption not checked (volumes not attached yet)"
         return None, ""
     unknown = [v for v in instance.volume_ids if v not in snapshot.volumes]
     plain = [v for v in instance.volume_ids if v in snapshot.volumes and not snapshot.volumes[v].encrypted]
@@ -127,14 +127,14 @@ def unencrypted_volume_gap(instance: Instance, snapshot: Snapshot, severity: Sev
             remediation=VOLUME_REMEDIATION,
             details={"volumes": plain},
         )
-    return gap, (f"EBS encryption of {', '.join(unknown)} (not found)" if unknown else "")
+    return gap, (f"EBS encryption of {', '.join(unknown)} not checked (not found)" if unknown else "")
 
 
 def _ami_gap(instance: Instance, snapshot: Snapshot, settings: Settings, now: datetime) -> tuple[Gap | None, str]:
     if not instance.image_id:
-        return None, "AMI age (no image id reported)"
+        return None, "AMI age not checked (no image id reported)"
     if snapshot.images is None:
-        return None, "AMI age (images could not be read)"
+        return None, "AMI age not checked (images could not be read)"
     image = snapshot.images.get(instance.image_id)
     if image is None:
         return Gap(
@@ -146,7 +146,7 @@ def _ami_gap(instance: Instance, snapshot: Snapshot, settings: Settings, now: da
             details={"image_id": instance.image_id},
         ), ""
     if image.creation_date is None:
-        return None, f"AMI age ({image.id} reports no creation date)"
+        return None, f"AMI age not checked ({image.id} reports no creation date)"
     age_days = (now - image.creation_date).days
     if age_days <= settings.ami_max_age_days:
         return None, ""
