@@ -1,0 +1,97 @@
+"""The EC2 API-call handler with real and fixture events: a lab VM launched into production, and a
+production box whose IMDSv1 is turned back on, are judged the moment the call is recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from app import app
+from chalicelib import entry
+from chalicelib.settings import SettingsError
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "fixtures" / "events"
+OURS = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setattr(entry, "_CLIENTS", {})
+    with mock_aws():
+        yield monkeypatch
+
+
+def _network(region: str):
+    ec2 = boto3.client("ec2", region_name=region)
+    prod_vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=prod_vpc, CidrBlock="10.10.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="app", Description="app", VpcId=prod_vpc)["GroupId"]
+    return ec2, prod_vpc, subnet, group
+
+
+def _launch(ec2, subnet: str, group: str, env: str, tokens: str = "required") -> str:
+    return ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[group],
+        MetadataOptions={"HttpTokens": tokens},
+        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8, "Encrypted": True}}],
+        TagSpecifications=[{"ResourceType": "instance",
+                            "Tags": [{"Key": "Environment", "Value": env}, {"Key": "Owner", "Value": "team"}]}],
+    )["Instances"][0]["InstanceId"]  # fmt: skip
+
+
+def _invoke(event: dict) -> dict:
+    with Client(app, stage_name="dev", project_dir=str(ROOT)) as client:
+        return client.lambda_.invoke("on_ec2_api_call", event).payload
+
+
+def test_a_lab_vm_launched_into_the_production_vpc_is_flagged_on_run_instances(aws):
+    # GIVEN a production VPC, and a RunInstances that started a lab VM and a production VM in it
+    ec2, prod_vpc, subnet, group = _network("us-west-1")
+    lab = _launch(ec2, subnet, group, "lab")
+    prod = _launch(ec2, subnet, group, "production")
+    aws.setenv("PRODUCTION_VPCS", prod_vpc)
+    text = (SHARED / "cloudtrail-run-instances-wrapped.json").read_text()
+    event = json.loads(text.replace("i-784cdacd", lab).replace("i-7b4cdace", prod))
+    # WHEN the CloudTrail event reaches the handler
+    report = _invoke(event)
+    # THEN both new instances are judged at once, and only the lab VM is drift
+    assert report["trigger"] == "RunInstances"
+    assert sorted(report["scope"]["instances"]) == sorted([lab, prod])
+    drift = [f for f in report["findings"] if f["check"] == "environment-drift"]
+    assert [(f["resource_id"], f["severity"]) for f in drift] == [(lab, "HIGH")]
+    assert drift[0]["title"].startswith("High: lab VM in production")
+    assert not [f for f in report["findings"] if f["check"] == "launch-hygiene"]
+    assert report["api_calls"]["ec2:DescribeImages"] == 1
+    assert report["api_calls"]["ec2:DescribeVolumes"] == 1
+
+
+def test_imdsv1_turned_back_on_for_a_production_box_is_flagged(aws):
+    # GIVEN a production box whose IMDSv1 was just allowed again
+    ec2, prod_vpc, subnet, group = _network("eu-west-1")
+    box = _launch(ec2, subnet, group, "production", tokens="optional")
+    aws.setenv("PRODUCTION_VPCS", prod_vpc)
+    text = (OURS / "cloudtrail-modify-instance-metadata-options-optional.json").read_text()
+    # WHEN the ModifyInstanceMetadataOptions event arrives
+    report = _invoke(json.loads(text.replace("i-0a1b2c3d4e5f60718", box)))
+    # THEN both checks speak: hygiene (IMDSv1 allowed) and drift (production below its baseline)
+    by_check = {f["check"]: f for f in report["findings"]}
+    assert by_check["launch-hygiene"]["severity"] == "MEDIUM"
+    assert by_check["environment-drift"]["severity"] == "HIGH"
+    assert by_check["environment-drift"]["details"]["gaps"][0]["rule"] == "production-baseline"
+    assert "SSM management not checked" in by_check["environment-drift"]["details"]["not_checked"]
+
+
+def test_a_bad_environment_map_fails_the_invocation_naming_the_variable(aws):
+    aws.setenv("PRODUCTION_VPCS", "subnet-0123456789abcdef0")
+    event = json.loads((OURS / "cloudtrail-attach-volume.json").read_text())
+    with pytest.raises(SettingsError, match="PRODUCTION_VPCS"):
+        _invoke(event)
