@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .model import Mode, Severity
+from .model import CheckName, Mode, Severity
 
 T = TypeVar("T")
 
@@ -63,6 +63,8 @@ class Settings:
     slack_webhook_url: str | None = field(default=None, repr=False)
     slack_min_severity: Severity = Severity.HIGH
     metrics_namespace: str = "ec2-warden"
+    # Which checks run (WARDEN_CHECKS); every registered check unless a stage narrows it.
+    checks: tuple[str, ...] = tuple(c.value for c in CheckName)
     # Environment map (launch-hygiene, environment-drift). Tag values are compared lowercased.
     environment_tag: str = "Environment"
     production_environments: tuple[str, ...] = DEFAULT_PRODUCTION_ENVIRONMENTS
@@ -154,6 +156,7 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "FANOUT_QUEUE_NAME": ("fanout_queue_name", _parse_queue_name),
         "WARDEN_MEMBER_ROLE": ("member_role", _parse_role_name),
         "FINDINGS_DESTINATION": ("findings_destination", _parse_findings_destination),
+        "WARDEN_CHECKS": ("checks", _parse_checks),
         # Environment map: which networks and Environment tag values are production.
         "ENVIRONMENT_TAG": ("environment_tag", _parse_tag_key),
         "PRODUCTION_ENVIRONMENTS": ("production_environments", _parse_environments),
@@ -452,6 +455,19 @@ _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
 # What EC2 accepts in a tag (letters, digits, spaces and + - = . _ : / @).
 _TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$")
+
+
+def _parse_checks(var: str, raw: str) -> tuple[str, ...]:
+    names = [item.lower() for item in _split(raw)]
+    if names == ["all"]:
+        return tuple(c.value for c in CheckName)
+    known = {c.value for c in CheckName}
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise SettingsError(
+            f"{var}: {', '.join(unknown) or raw!r} is not a check; use all or some of: {', '.join(sorted(known))}"
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def _parse_ids(pattern: re.Pattern[str], what: str) -> Callable[[str, str], tuple[str, ...]]:

@@ -34,4 +34,5 @@ CHECKS: Mapping[CheckName, CheckFn] = MappingProxyType(
 
 
 def run_checks(snapshot: Snapshot, settings: Settings, now: datetime) -> list[CheckResult]:
-    return [check(snapshot, settings, now) for check in CHECKS.values()]
+    """The checks WARDEN_CHECKS enables. A check that does not run resolves nothing either."""
+    return [check(snapshot, settings, now) for name, check in CHECKS.items() if name.value in settings.checks]

@@ -12,7 +12,7 @@ from typing import TypeVar
 from ..clients import AWS_ERRORS, AwsClients
 from ..clients import aws_error_message as _aws_message
 from ..environments import Environment, claim_of
-from ..model import ImageInfo, Instance, ReadError, SecurityGroup, VolumeInfo, VpcInfo
+from ..model import CheckName, ImageInfo, Instance, ReadError, SecurityGroup, VolumeInfo, VpcInfo
 from ..scope import Scope
 from ..settings import Settings
 from .images import read_images
@@ -39,16 +39,22 @@ def read_launch_facets(
     settings: Settings,
     errors: list[ReadError],
 ) -> LaunchFacets:
+    hygiene = CheckName.LAUNCH_HYGIENE.value in settings.checks
+    drift = CheckName.ENVIRONMENT_DRIFT.value in settings.checks
+    if not (hygiene or drift):
+        return LaunchFacets(images=None, volumes=None, vpcs=None, group_neighbours=None)
     live = [i for i in instances if i.state not in GONE_STATES]
     ec2 = clients.ec2
 
+    images: Mapping[str, ImageInfo] | None = None
     image_ids = {i.image_id for i in live if i.image_id}
-    images = _read("ec2:DescribeImages", errors, lambda: read_images(ec2, image_ids) if image_ids else {})
+    if hygiene:
+        images = _read("ec2:DescribeImages", errors, lambda: read_images(ec2, image_ids) if image_ids else {})
 
     volume_ids = {v for i in live for v in i.volume_ids}
     volumes = _read("ec2:DescribeVolumes", errors, lambda: read_volumes(ec2, volume_ids) if volume_ids else {})
 
-    production = [i for i in live if claim_of(i, settings).environment is Environment.PRODUCTION]
+    production = [i for i in live if claim_of(i, settings).environment is Environment.PRODUCTION] if drift else []
     vpcs: Mapping[str, VpcInfo] | None = {}
     if production and settings.non_production_vpcs:
         vpcs = _read("ec2:DescribeVpcs", errors, lambda: read_vpcs(ec2, settings.non_production_vpcs))

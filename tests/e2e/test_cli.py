@@ -43,6 +43,7 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> su
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "WARDEN_CHECKS": "public-exposure",  # the exposure story alone; other checks have their own e2e
         }
     )
     base.update(env or {})

@@ -26,6 +26,12 @@ ENVELOPED = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _exposure_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The exposure story alone; the drift checks' handlers are in test_drift_handlers.py.
+    monkeypatch.setenv("WARDEN_CHECKS", "public-exposure")
+
+
 def hub_count(securityhub) -> int:
     return sum(len(p["Findings"]) for p in securityhub.get_paginator("get_findings").paginate())
 

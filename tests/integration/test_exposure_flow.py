@@ -18,8 +18,10 @@ from devtools.fleet import base_network, launch, make_group, seed_exposure_fleet
 pytestmark = pytest.mark.usefixtures("ssm_manages_every_instance")
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-NOTIFY = load_settings({}, mode=Mode.NOTIFY)
-AUDIT = load_settings({})
+# public-exposure alone: the other checks have their own flows (tests/integration/test_drift_moto.py).
+EXPOSURE_ONLY = {"WARDEN_CHECKS": "public-exposure"}
+NOTIFY = load_settings(EXPOSURE_ONLY, mode=Mode.NOTIFY)
+AUDIT = load_settings(EXPOSURE_ONLY)
 
 
 def sweep(clients, settings=NOTIFY, now=NOW) -> dict[str, Any]:

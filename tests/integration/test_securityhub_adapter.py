@@ -23,6 +23,8 @@ pytestmark = pytest.mark.usefixtures("ssm_manages_every_instance")
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"
 
+EXPOSURE_ONLY = {"WARDEN_CHECKS": "public-exposure"}  # the flows here are about exposure findings
+
 
 def asff(n: int) -> dict:
     finding = Finding(CheckName.PUBLIC_EXPOSURE, f"i-{n:017x}", ACCOUNT, "us-east-1", Severity.HIGH, "t", "d", "r")
@@ -111,7 +113,7 @@ def _fail(operation: str, code: str = "UnauthorizedOperation"):
 
 def test_unreadable_groups_are_reported_and_resolve_nothing(ec2, clients, securityhub):
     seed_exposure_fleet(ec2)
-    notify = load_settings({}, mode=Mode.NOTIFY)
+    notify = load_settings(EXPOSURE_ONLY, mode=Mode.NOTIFY)
     first = run(sweep_scope(region="us-east-1"), notify, clients, NOW).to_dict()
     assert first["findings"]
     clients.ec2.meta.events.register("before-call.ec2.DescribeSecurityGroups", _fail("DescribeSecurityGroups"))
@@ -127,7 +129,9 @@ def test_security_hub_down_still_reports_findings(ec2, clients):
     clients.securityhub.meta.events.register(
         "before-call.securityhub.BatchImportFindings", _fail("BatchImportFindings", "InternalException")
     )
-    report = run(sweep_scope(region="us-east-1"), load_settings({}, mode=Mode.NOTIFY), clients, NOW).to_dict()
+    report = run(
+        sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY, mode=Mode.NOTIFY), clients, NOW
+    ).to_dict()
     assert len(report["findings"]) == 8
     assert {f["status"] for f in report["findings"]} == {"unknown"}
     (action,) = report["actions"]
@@ -137,7 +141,7 @@ def test_security_hub_down_still_reports_findings(ec2, clients):
 
 def test_unreadable_instances_end_the_run_with_an_error(clients, aws):
     clients.ec2.meta.events.register("before-call.ec2.DescribeInstances", _fail("DescribeInstances"))
-    report = run(sweep_scope(region="us-east-1"), load_settings({}), clients, NOW)
+    report = run(sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY), clients, NOW)
     assert not report.completed
     assert report.errors[0].where == "snapshot" and "UnauthorizedOperation" in report.errors[0].message
 
@@ -145,5 +149,5 @@ def test_unreadable_instances_end_the_run_with_an_error(clients, aws):
 @pytest.mark.parametrize("mode", [Mode.AUDIT, Mode.NOTIFY])
 def test_no_write_to_ec2_in_any_mode_today(ec2, clients, mode):
     seed_exposure_fleet(ec2)
-    report = run(sweep_scope(region="us-east-1"), load_settings({}, mode=mode), clients, NOW).to_dict()
+    report = run(sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY, mode=mode), clients, NOW).to_dict()
     assert not [op for op in report["api_calls"] if op.startswith("ec2:") and not op.startswith("ec2:Describe")]

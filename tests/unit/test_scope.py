@@ -16,7 +16,7 @@ from tests.conftest import shared_event, shared_event_names
 EXPECTED = {
     "cloudtrail-authorize-security-group-ingress-ipv4-ipv6-open.json": {"group_ids": {"sg-00000bd0bf00f0000"}},
     "cloudtrail-create-security-group.json": {"ignored": "CreateSecurityGroup is not a call"},
-    "cloudtrail-modify-instance-attribute-disable-api-termination.json": {"ignored": "changed no security groups"},
+    "cloudtrail-modify-instance-attribute-disable-api-termination.json": {"instance_ids": {"i-00e55557cb8e5f276"}},
     "cloudtrail-raw-authorize-security-group-ingress-legacy-cidrip.json": {"group_ids": {"sg-003dc7f1f1c686164"}},
     "cloudtrail-raw-run-instances-iam-user.json": {"instance_ids": {"i-0f7c711dc84bedda0"}},
     "cloudtrail-raw-run-instances-unauthorized-error.json": {"ignored": "failed with Client.UnauthorizedOperation"},
