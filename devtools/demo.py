@@ -145,7 +145,7 @@ def exposure_story(ctx: DemoContext) -> None:
     report = ctx.handle("sweep", _scheduled_event())
     _show_findings(ctx, report)
     internal = fleet.instances["internal-api"]
-    flagged = {f["resource_id"] for f in report["findings"]}
+    flagged = {f["resource_id"] for f in report["findings"] if f["check"] == "public-exposure"}
     ctx.say(
         f"   internal-api ({internal}) has an open group but no public address: "
         f"{'FLAGGED (wrong!)' if internal in flagged else 'not flagged, as it should be'}"
@@ -161,7 +161,55 @@ def exposure_story(ctx: DemoContext) -> None:
     ctx.say(f"   build-runner {runner}: {len(report['findings'])} open finding(s) left")
 
 
-STORIES: list[Callable[[DemoContext], None]] = [exposure_story, patch_story, idle_story, fanout_story]
+def drift_story(ctx: DemoContext) -> None:
+    ec2 = ctx.ec2
+    ctx.say("\n== Lab to production drift ==")
+    prod_vpc = ec2.create_vpc(CidrBlock="10.50.0.0/16")["Vpc"]["VpcId"]
+    prod_subnet = ec2.create_subnet(VpcId=prod_vpc, CidrBlock="10.50.1.0/24")["Subnet"]["SubnetId"]
+    lab_vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+    lab_subnet = ec2.create_subnet(VpcId=lab_vpc, CidrBlock="10.60.1.0/24")["Subnet"]["SubnetId"]
+    payments = ec2.create_security_group(GroupName="payments-app", Description="payments", VpcId=prod_vpc)["GroupId"]
+    lab_group = ec2.create_security_group(GroupName="lab", Description="lab", VpcId=lab_vpc)["GroupId"]
+    with _environment({"PRODUCTION_VPCS": prod_vpc, "NON_PRODUCTION_VPCS": lab_vpc}):
+        ctx.say(f"environment map: PRODUCTION_VPCS={prod_vpc} (payments-prod), NON_PRODUCTION_VPCS={lab_vpc} (lab)")
+
+        ctx.say("\n-- someone launches a lab VM into the production VPC; the RunInstances event reaches the handler")
+        lab_vm = _drift_launch(ec2, "perf-experiment", prod_subnet, payments, {"Environment": "lab"}, "required")
+        report = ctx.handle("on_ec2_api_call", events.run_instances([lab_vm], payments))
+        _show_findings(ctx, report)
+
+        ctx.say("\n-- a test box in the lab VPC, IMDSv1 still allowed, is re-tagged Environment=production")
+        box = _drift_launch(ec2, "checkout-test", lab_subnet, lab_group, {"Environment": "test"}, "optional")
+        ec2.create_tags(Resources=[box], Tags=[{"Key": "Environment", "Value": "production"}])
+        report = ctx.handle("on_ec2_api_call", events.create_tags([box], {"Environment": "production"}))
+        _show_findings(ctx, report)
+
+        ctx.say("\n-- its owner requires IMDSv2; the ModifyInstanceMetadataOptions event re-checks it")
+        ec2.modify_instance_metadata_options(InstanceId=box, HttpTokens="required", HttpEndpoint="enabled")
+        report = ctx.handle("on_ec2_api_call", events.modify_metadata_options(box, "required"))
+        _show_findings(ctx, report)
+        for finding_id in report["resolved"]:
+            ctx.say(f"   resolved in Security Hub: {finding_id}")
+
+
+def _drift_launch(ec2: Any, name: str, subnet: str, group: str, tags: dict[str, str], tokens: str) -> str:
+    tags = {"Name": name, "Owner": "payments-team", **tags}
+    return str(
+        ec2.run_instances(
+            ImageId="ami-12c6146b",
+            MinCount=1,
+            MaxCount=1,
+            InstanceType="t3.micro",
+            SubnetId=subnet,
+            SecurityGroupIds=[group],
+            MetadataOptions={"HttpTokens": tokens, "HttpEndpoint": "enabled"},
+            BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8, "Encrypted": True}}],
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
+        )["Instances"][0]["InstanceId"]
+    )
+
+
+STORIES: list[Callable[[DemoContext], None]] = [exposure_story, patch_story, idle_story, drift_story, fanout_story]
 
 
 # --- plumbing -----------------------------------------------------------------------------------
@@ -188,8 +236,8 @@ def _show_findings(ctx: DemoContext, report: dict[str, Any]) -> None:
 
 
 def _why(finding: dict[str, Any]) -> list[str]:
-    """The lines of evidence a finding carries, for a reader (exposure paths today)."""
-    lines = []
+    """The lines of evidence a finding carries, for a reader (exposure paths, or a check's gaps)."""
+    lines = [f"{gap['severity']}: {gap['text']}" for gap in finding.get("details", {}).get("gaps", [])[:4]]
     for path in finding.get("details", {}).get("paths", [])[:4]:
         lines.append(
             f"{path['address']} ({path['address_kind']}) <- {path['cidr']} {path['rule']} via "
@@ -236,6 +284,13 @@ def _demo_environment(endpoint: str, slack_url: str) -> Iterator[None]:
         "SLACK_WEBHOOK_URL": slack_url,
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
+    with _environment(values):
+        yield
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Settings for a stretch of the demo (the handlers read them at each invocation)."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:

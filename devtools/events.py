@@ -183,3 +183,24 @@ def state_change(instance_id: str, state: str, *, account: str = ACCOUNT, region
         "resources": [f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"],
         "detail": {"instance-id": instance_id, "state": state},
     }
+
+
+def create_tags(resource_ids: list[str], tags: dict[str, str], **kw: Any) -> dict[str, Any]:
+    request = {
+        "resourcesSet": {"items": [{"resourceId": r} for r in resource_ids]},
+        "tagSet": {"items": [{"key": k, "value": v} for k, v in tags.items()]},
+    }
+    return wrap(cloudtrail_record("CreateTags", request, {"requestId": str(uuid.uuid4()), "_return": True}, **kw))
+
+
+def modify_metadata_options(instance_id: str, http_tokens: str, **kw: Any) -> dict[str, Any]:
+    # Recorded wrapped, with the API's own member names (like ModifySecurityGroupRules).
+    request = {"ModifyInstanceMetadataOptionsRequest": {"InstanceId": instance_id, "HttpTokens": http_tokens}}
+    response = {
+        "ModifyInstanceMetadataOptionsResponse": {
+            "instanceId": instance_id,
+            "instanceMetadataOptions": {"state": "pending", "httpTokens": http_tokens, "httpEndpoint": "enabled"},
+            "requestId": str(uuid.uuid4()),
+        }
+    }
+    return wrap(cloudtrail_record("ModifyInstanceMetadataOptions", request, response, **kw))

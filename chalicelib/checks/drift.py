@@ -289,5 +289,5 @@ _HEADLINE_ORDER = (
 
 
 def _headline(gaps: list[Gap]) -> str:
-    """The title leads with what the instance is doing wrong; the other gaps follow it."""
-    return min(gaps, key=lambda g: _HEADLINE_ORDER.index(g.rule)).label
+    """The title leads with the worst gap (placement stories first among equals); the others follow it."""
+    return min(gaps, key=lambda g: (-g.severity.rank, _HEADLINE_ORDER.index(g.rule))).label

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,12 +31,6 @@ def _fake_credentials():
             patch.setenv(key, "testing")
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         yield
-
-
-@pytest.fixture
-def aws(_fake_credentials):
-    with mock_aws():
-        yield boto3.client("ec2", region_name=REGION), boto3.client("iam", region_name=REGION)
 
 
 @pytest.fixture(scope="module")
@@ -83,45 +76,6 @@ def test_the_lab_vm_in_production_says_so(seeded):
     (finding,) = [f for f in report.findings if f.resource_id == lab_in_prod and f.check is CheckName.ENVIRONMENT_DRIFT]
     assert finding.title == f"High: lab VM in production on {lab_in_prod} (drift-lab-in-prod-vpc)"
     assert fleet.prod_vpc in finding.description
-
-
-def _fleet_of(ec2, count: int, *, distinct_images: bool) -> None:
-    subnet = ec2.create_subnet(
-        VpcId=ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"], CidrBlock="10.40.0.0/20"
-    )["Subnet"]["SubnetId"]
-    for n in range(count):
-        image = MOTO_AMI
-        if distinct_images:
-            image = ec2.register_image(Name=f"img-{n}", RootDeviceName="/dev/xvda")["ImageId"]
-        ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet)
-
-
-@pytest.mark.parametrize(("instances", "distinct_images"), [(1, False), (60, False), (201, True)])
-def test_image_and_volume_reads_grow_with_distinct_ids_in_chunks_of_200(aws, instances, distinct_images):
-    # GIVEN instances that share one AMI, or each have their own; one root volume each
-    ec2, _ = aws
-    _fleet_of(ec2, instances, distinct_images=distinct_images)
-    # WHEN a sweep runs
-    report = sweep({})
-    # THEN DescribeImages/DescribeVolumes are one call per 200 distinct ids, not one per instance
-    images = instances if distinct_images else 1
-    assert report.api_calls["ec2:DescribeImages"] == math.ceil(images / 200)
-    assert report.api_calls["ec2:DescribeVolumes"] == math.ceil(instances / 200)
-
-
-@pytest.mark.slow
-def test_many_volumes_on_one_instance_are_read_in_chunks(aws):
-    ec2, _ = aws
-    instance = ec2.run_instances(ImageId=MOTO_AMI, MinCount=1, MaxCount=1)["Instances"][0]
-    zone = instance["Placement"]["AvailabilityZone"]
-    for n in range(200):  # 201 with the root volume
-        volume = ec2.create_volume(Size=1, AvailabilityZone=zone, Encrypted=n != 150)["VolumeId"]
-        ec2.attach_volume(VolumeId=volume, InstanceId=instance["InstanceId"], Device=f"/dev/sd{n}")
-    report = sweep({})
-    assert report.api_calls["ec2:DescribeVolumes"] == 2
-    (finding,) = [f for f in report.findings if f.check is CheckName.LAUNCH_HYGIENE]
-    (gap,) = [g for g in finding.details["gaps"] if g["rule"] == "unencrypted-volume"]
-    assert len(gap["volumes"]) == 2  # the unencrypted root and the 151st
 
 
 def _event(name: str, instance_id: str) -> dict:
@@ -216,3 +170,18 @@ def test_a_failed_image_read_is_reported_and_judges_nothing_on_it(seeded):
     flagged = {i for check, i in found(report) if check == HYGIENE}
     (unjudged,) = [e.message for e in report.errors if e.where == HYGIENE]
     assert unjudged.startswith(f"{len(set(report.instance_ids) - flagged)} instance(s) not evaluated")
+
+
+def test_with_the_drift_checks_off_no_image_or_volume_is_read(seeded):
+    _, fleet = seeded
+    report = sweep({**fleet.settings_env(), "WARDEN_CHECKS": "public-exposure"})
+    assert set(report.api_calls) == {"ec2:DescribeInstances", "ec2:DescribeSecurityGroups"}
+    assert {f.check.value for f in report.findings} <= {"public-exposure"}
+
+
+def test_drift_alone_reads_volumes_and_vpcs_but_not_images(seeded):
+    _, fleet = seeded
+    report = sweep({**fleet.settings_env(), "WARDEN_CHECKS": "environment-drift"})
+    assert "ec2:DescribeImages" not in report.api_calls
+    assert report.api_calls["ec2:DescribeVolumes"] == 1
+    assert report.api_calls["ec2:DescribeVpcs"] == 1

@@ -98,3 +98,32 @@ def test_every_new_setting_is_public():
         "AMI_MAX_AGE_DAYS",
     ):
         assert name in SETTING_NAMES
+
+
+def test_warden_checks_defaults_to_every_check_and_accepts_all_or_a_subset():
+    from chalicelib.model import CheckName
+
+    every = tuple(c.value for c in CheckName)
+    assert load_settings({}).checks == every
+    assert load_settings({"WARDEN_CHECKS": "ALL"}).checks == every
+    assert load_settings({"WARDEN_CHECKS": "launch-hygiene, Environment-Drift"}).checks == (
+        "launch-hygiene",
+        "environment-drift",
+    )
+
+
+@pytest.mark.parametrize("raw", ["lab-drift", "public-exposure,idle-ness", ","])
+def test_warden_checks_refuses_unknown_names(raw):
+    with pytest.raises(SettingsError, match="WARDEN_CHECKS"):
+        load_settings({"WARDEN_CHECKS": raw})
+
+
+def test_only_enabled_checks_run():
+    from datetime import UTC, datetime
+
+    from chalicelib.checks import run_checks
+    from chalicelib.model import Snapshot
+
+    snapshot = Snapshot("111122223333", "eu-west-1", datetime(2026, 6, 1, tzinfo=UTC), True, (), {})
+    settings = load_settings({"WARDEN_CHECKS": "environment-drift"})
+    assert [r.check.value for r in run_checks(snapshot, settings, snapshot.taken_at)] == ["environment-drift"]

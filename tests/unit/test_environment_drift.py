@@ -255,7 +255,10 @@ def test_several_problems_make_one_finding_led_by_the_worst_story():
     assert sorted(rules_of(result)) == sorted(
         ["production-in-non-production", "production-baseline", "ingress-from-non-production"]
     )
-    assert finding.title.startswith(f"High: production workload outside production on {ID} (app): ")
+    assert finding.title == (
+        f"High: below the production baseline (IMDSv2 not required) on {ID} (app): "
+        "admits non-production networks, production workload outside production"
+    )
     assert finding.id == f"ec2-warden/111122223333/eu-west-1/environment-drift/{ID}"
     assert finding.details["network"] == "non-production"
 
