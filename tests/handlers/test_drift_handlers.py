@@ -59,6 +59,8 @@ def test_a_lab_vm_launched_into_the_production_vpc_is_flagged_on_run_instances(a
     lab = _launch(ec2, subnet, group, "lab")
     prod = _launch(ec2, subnet, group, "production")
     aws.setenv("PRODUCTION_VPCS", prod_vpc)
+    aws.setenv("ALLOWED_ACCOUNTS", "619193117841")  # the published sample's account and region
+    aws.setenv("SWEEP_REGIONS", "us-west-1")
     text = (SHARED / "cloudtrail-run-instances-wrapped.json").read_text()
     event = json.loads(text.replace("i-784cdacd", lab).replace("i-7b4cdace", prod))
     # WHEN the CloudTrail event reaches the handler
@@ -79,6 +81,8 @@ def test_imdsv1_turned_back_on_for_a_production_box_is_flagged(aws):
     ec2, prod_vpc, subnet, group = _network("eu-west-1")
     box = _launch(ec2, subnet, group, "production", tokens="optional")
     aws.setenv("PRODUCTION_VPCS", prod_vpc)
+    aws.setenv("ALLOWED_ACCOUNTS", "111122223333")  # the fixtures' account and region
+    aws.setenv("SWEEP_REGIONS", "eu-west-1")
     text = (OURS / "cloudtrail-modify-instance-metadata-options-optional.json").read_text()
     # WHEN the ModifyInstanceMetadataOptions event arrives
     report = _invoke(json.loads(text.replace("i-0a1b2c3d4e5f60718", box)))

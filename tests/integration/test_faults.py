@@ -18,7 +18,8 @@ from devtools.fleet import seed_exposure_fleet
 pytestmark = pytest.mark.usefixtures("ssm_manages_every_instance")
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-NOTIFY = load_settings({}, mode=Mode.NOTIFY)
+EXPOSURE_ONLY = {"WARDEN_CHECKS": "public-exposure"}  # the fault story is told with exposure findings
+NOTIFY = load_settings(EXPOSURE_ONLY, mode=Mode.NOTIFY)
 
 
 def outcome(report: dict) -> tuple:
@@ -37,8 +38,8 @@ def test_ten_percent_faults_give_the_same_result(ec2):
     injector = FaultInjector(rate=0.10, seed=3)
     for service in ("ec2", "securityhub"):
         injector.attach(faulty_clients.get(service))
-    runs = [run(sweep_scope(region="us-east-1"), load_settings({}), faulty_clients, NOW).to_dict() for _ in range(8)]
-    audit_clean = run(sweep_scope(region="us-east-1"), load_settings({}), AwsClients("us-east-1"), NOW).to_dict()
+    runs = [run(sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY), faulty_clients, NOW).to_dict() for _ in range(8)]
+    audit_clean = run(sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY), AwsClients("us-east-1"), NOW).to_dict()
     assert sum(injector.injected.values()) >= 1
     for report in runs:
         assert report["errors"] == []
@@ -62,6 +63,6 @@ def test_throttled_ec2_reads_are_retried(ec2):
     clients = AwsClients("us-east-1", max_attempts=5)
     injector = FaultInjector(rate=0.5, kinds=("RequestLimitExceeded", "ReadTimeout"), seed=11)
     injector.attach(clients.get("ec2"))
-    report = run(sweep_scope(region="us-east-1"), load_settings({}), clients, NOW).to_dict()
+    report = run(sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY), clients, NOW).to_dict()
     assert report["errors"] == [] and len(report["findings"]) == 8
     assert sum(injector.injected.values()) >= 1

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.usefixtures("ssm_manages_every_instance")
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
+EXPOSURE_ONLY = {"WARDEN_CHECKS": "public-exposure"}  # told with exposure findings
+
 
 class Context:
     def __init__(self, millis: int) -> None:
@@ -39,7 +41,7 @@ def test_a_spent_budget_makes_no_call_and_says_so(ec2):
     seed_exposure_fleet(ec2)
     clients = AwsClients("us-east-1")
     clients.set_deadline(-1)
-    report = run(sweep_scope(region="us-east-1"), load_settings({}, mode=Mode.NOTIFY), clients, NOW)
+    report = run(sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY, mode=Mode.NOTIFY), clients, NOW)
     assert not report.completed
     assert "time budget spent" in report.errors[0].message
 
@@ -50,6 +52,6 @@ def test_budget_spent_after_the_reads_keeps_the_findings(ec2):
     clients.securityhub.meta.events.register_first(
         "before-call.securityhub.BatchImportFindings", lambda **_: clients.set_deadline(-1)
     )
-    report = run(sweep_scope(region="us-east-1"), load_settings({}, mode=Mode.NOTIFY), clients, NOW).to_dict()
+    report = run(sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY, mode=Mode.NOTIFY), clients, NOW).to_dict()
     assert len(report["findings"]) == 8
     assert "time budget spent" in report["actions"][0]["error"]

@@ -53,7 +53,7 @@ def test_ids_and_environments_are_parsed_and_environments_lowercased():
         ({"PRODUCTION_VPCS": "vpc-XYZ"}, "PRODUCTION_VPCS", "not a VPC id"),
         ({"NON_PRODUCTION_VPCS": "sg-12345678"}, "NON_PRODUCTION_VPCS", "not a VPC id"),
         ({"PRODUCTION_SUBNETS": "vpc-12345678"}, "PRODUCTION_SUBNETS", "not a subnet id"),
-        ({"PRODUCTION_ACCOUNTS": "12345"}, "PRODUCTION_ACCOUNTS", "12 digits"),
+        ({"PRODUCTION_ACCOUNTS": "12345"}, "PRODUCTION_ACCOUNTS", "12-digit"),
         ({"NON_PRODUCTION_CIDRS": "10.30.0.0/33"}, "NON_PRODUCTION_CIDRS", "not a CIDR"),
         ({"AMI_MAX_AGE_DAYS": "-1"}, "AMI_MAX_AGE_DAYS", "out of range"),
         ({"AMI_MAX_AGE_DAYS": "ninety"}, "AMI_MAX_AGE_DAYS", "whole number"),
