@@ -47,6 +47,7 @@ def gaps_finding(
     tail = f": {', '.join(others)}" if others else ""
     unchecked = list(not_checked)
     description = "; ".join(g.text for g in listed) + "."
+    description = description[0].upper() + description[1:]
     if unchecked:
         description += " " + "; ".join(u[0].upper() + u[1:] for u in unchecked) + "."
     return Finding(

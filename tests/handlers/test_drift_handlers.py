@@ -4,30 +4,19 @@ production box whose IMDSv1 is turned back on, are judged the moment the call is
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import boto3
 import pytest
-from chalice.test import Client
-from moto import mock_aws
 
-from app import app
-from chalicelib import entry
 from chalicelib.settings import SettingsError
-
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "fixtures" / "events"
-OURS = ROOT / "tests" / "fixtures"
+from tests.conftest import LOCAL_EVENTS as OURS
+from tests.conftest import SHARED_EVENTS as SHARED
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setattr(entry, "_CLIENTS", {})
-    with mock_aws():
-        yield monkeypatch
+def invoke(lambda_client):
+    """The dev stage's handlers, with the stage's timeout (tests/handlers/conftest.py)."""
+    return lambda event: lambda_client.lambda_.invoke("on_ec2_api_call", event).payload
 
 
 def _network(region: str):
@@ -48,23 +37,18 @@ def _launch(ec2, subnet: str, group: str, env: str, tokens: str = "required") ->
     )["Instances"][0]["InstanceId"]  # fmt: skip
 
 
-def _invoke(event: dict) -> dict:
-    with Client(app, stage_name="dev", project_dir=str(ROOT)) as client:
-        return client.lambda_.invoke("on_ec2_api_call", event).payload
-
-
-def test_a_lab_vm_launched_into_the_production_vpc_is_flagged_on_run_instances(aws):
+def test_a_lab_vm_launched_into_the_production_vpc_is_flagged_on_run_instances(invoke, monkeypatch):
     # GIVEN a production VPC, and a RunInstances that started a lab VM and a production VM in it
     ec2, prod_vpc, subnet, group = _network("us-west-1")
     lab = _launch(ec2, subnet, group, "lab")
     prod = _launch(ec2, subnet, group, "production")
-    aws.setenv("PRODUCTION_VPCS", prod_vpc)
-    aws.setenv("ALLOWED_ACCOUNTS", "619193117841")  # the published sample's account and region
-    aws.setenv("SWEEP_REGIONS", "us-west-1")
+    monkeypatch.setenv("PRODUCTION_VPCS", prod_vpc)
+    monkeypatch.setenv("ALLOWED_ACCOUNTS", "619193117841")  # the published sample's account and region
+    monkeypatch.setenv("SWEEP_REGIONS", "us-west-1")
     text = (SHARED / "cloudtrail-run-instances-wrapped.json").read_text()
     event = json.loads(text.replace("i-784cdacd", lab).replace("i-7b4cdace", prod))
     # WHEN the CloudTrail event reaches the handler
-    report = _invoke(event)
+    report = invoke(event)
     # THEN both new instances are judged at once, and only the lab VM is drift
     assert report["trigger"] == "RunInstances"
     assert sorted(report["scope"]["instances"]) == sorted([lab, prod])
@@ -76,16 +60,16 @@ def test_a_lab_vm_launched_into_the_production_vpc_is_flagged_on_run_instances(a
     assert report["api_calls"]["ec2:DescribeVolumes"] == 1
 
 
-def test_imdsv1_turned_back_on_for_a_production_box_is_flagged(aws):
+def test_imdsv1_turned_back_on_for_a_production_box_is_flagged(invoke, monkeypatch):
     # GIVEN a production box whose IMDSv1 was just allowed again
     ec2, prod_vpc, subnet, group = _network("eu-west-1")
     box = _launch(ec2, subnet, group, "production", tokens="optional")
-    aws.setenv("PRODUCTION_VPCS", prod_vpc)
-    aws.setenv("ALLOWED_ACCOUNTS", "111122223333")  # the fixtures' account and region
-    aws.setenv("SWEEP_REGIONS", "eu-west-1")
+    monkeypatch.setenv("PRODUCTION_VPCS", prod_vpc)
+    monkeypatch.setenv("ALLOWED_ACCOUNTS", "111122223333")  # the fixtures' account and region
+    monkeypatch.setenv("SWEEP_REGIONS", "eu-west-1")
     text = (OURS / "cloudtrail-modify-instance-metadata-options-optional.json").read_text()
     # WHEN the ModifyInstanceMetadataOptions event arrives
-    report = _invoke(json.loads(text.replace("i-0a1b2c3d4e5f60718", box)))
+    report = invoke(json.loads(text.replace("i-0a1b2c3d4e5f60718", box)))
     # THEN both checks speak: hygiene (IMDSv1 allowed) and drift (production below its baseline)
     by_check = {f["check"]: f for f in report["findings"]}
     assert by_check["launch-hygiene"]["severity"] == "MEDIUM"
@@ -94,8 +78,8 @@ def test_imdsv1_turned_back_on_for_a_production_box_is_flagged(aws):
     assert "SSM management not checked" in by_check["environment-drift"]["details"]["not_checked"]
 
 
-def test_a_bad_environment_map_fails_the_invocation_naming_the_variable(aws):
-    aws.setenv("PRODUCTION_VPCS", "subnet-0123456789abcdef0")
+def test_a_bad_environment_map_fails_the_invocation_naming_the_variable(invoke, monkeypatch):
+    monkeypatch.setenv("PRODUCTION_VPCS", "subnet-0123456789abcdef0")
     event = json.loads((OURS / "cloudtrail-attach-volume.json").read_text())
     with pytest.raises(SettingsError, match="PRODUCTION_VPCS"):
-        _invoke(event)
+        invoke(event)

@@ -38,8 +38,9 @@ def test_ten_percent_faults_give_the_same_result(ec2):
     injector = FaultInjector(rate=0.10, seed=3)
     for service in ("ec2", "securityhub"):
         injector.attach(faulty_clients.get(service))
-    runs = [run(sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY), faulty_clients, NOW).to_dict() for _ in range(8)]
-    audit_clean = run(sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY), AwsClients("us-east-1"), NOW).to_dict()
+    audit = load_settings(EXPOSURE_ONLY)
+    runs = [run(sweep_scope(region="us-east-1"), audit, faulty_clients, NOW).to_dict() for _ in range(8)]
+    audit_clean = run(sweep_scope(region="us-east-1"), audit, AwsClients("us-east-1"), NOW).to_dict()
     assert sum(injector.injected.values()) >= 1
     for report in runs:
         assert report["errors"] == []

@@ -15,7 +15,8 @@ from devtools.slack_sink import Reply, SlackSink, block_kit_violations
 from tests.integration.slack_world import ACCOUNT, NOW, PARAMETER, REGION, World, event_scope, run_pipeline, sweep
 
 pytestmark = pytest.mark.network_local
-SLACK = {"SLACK_WEBHOOK_PARAMETER": PARAMETER}
+# public-exposure alone: the digests asserted here count exposure findings.
+SLACK = {"SLACK_WEBHOOK_PARAMETER": PARAMETER, "WARDEN_CHECKS": "public-exposure"}
 
 
 @pytest.fixture

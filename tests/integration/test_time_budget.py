@@ -52,6 +52,7 @@ def test_budget_spent_after_the_reads_keeps_the_findings(ec2):
     clients.securityhub.meta.events.register_first(
         "before-call.securityhub.BatchImportFindings", lambda **_: clients.set_deadline(-1)
     )
-    report = run(sweep_scope(region="us-east-1"), load_settings(EXPOSURE_ONLY, mode=Mode.NOTIFY), clients, NOW).to_dict()
+    notify = load_settings(EXPOSURE_ONLY, mode=Mode.NOTIFY)
+    report = run(sweep_scope(region="us-east-1"), notify, clients, NOW).to_dict()
     assert len(report["findings"]) == 8
     assert "time budget spent" in report["actions"][0]["error"]
