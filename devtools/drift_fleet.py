@@ -74,6 +74,9 @@ class DriftFleet:
     groups: dict[str, str] = field(default_factory=dict)
     # (check, story) -> expected severity; a story absent for a check must pass it.
     expected: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Instances SSM must report as ConnectionLost (register them with devtools/moto_ssm.py); every
+    # other instance is expected to be SSM managed and Online.
+    ssm_lost: list[str] = field(default_factory=list)
 
     def settings_env(self) -> dict[str, str]:
         return {
@@ -88,7 +91,11 @@ class DriftFleet:
         return {(check, self.instances[story]): sev for (check, story), sev in self.expected.items()}
 
 
-def seed_drift_fleet(ec2: Any, iam: Any, *, fresh_ami: str, old_ami: str | None = None) -> DriftFleet:
+def seed_drift_fleet(
+    ec2: Any, iam: Any, *, fresh_ami: str, old_ami: str | None = None, ssm_story: bool = True
+) -> DriftFleet:
+    """The fleet; `old_ami` adds the AMI-age story, `ssm_story` the SSM-agent-lost one (whose state
+    the caller registers in moto_ssm, with every other instance managed)."""
     fleet = _network(ec2)
     none = _group(ec2, fleet, "prod-no-ingress", fleet.prod_vpc, [])
     lab_none = _group(ec2, fleet, "lab-no-ingress", fleet.lab_vpc, [])
@@ -156,6 +163,9 @@ def seed_drift_fleet(ec2: Any, iam: Any, *, fresh_ami: str, old_ami: str | None 
     prod("drift-prod-unencrypted", encrypted=False, expect={DRIFT: "HIGH", HYGIENE: "MEDIUM"})
     prod("drift-prod-public-ip", subnet=fleet.prod_public, expect={DRIFT: "HIGH"})
     prod("drift-prod-public-ip-ok", subnet=fleet.prod_public, extra_tags={"warden:public-ok": "true"})
+    if ssm_story:
+        lost = prod("drift-prod-ssm-lost", expect={DRIFT: "HIGH"})
+        fleet.ssm_lost.append(lost)
     prod("drift-prod-many-gaps", subnet=fleet.prod_public, tokens="optional", encrypted=False,
          expect={DRIFT: "HIGH", HYGIENE: "MEDIUM"})  # fmt: skip
 

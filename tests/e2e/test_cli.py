@@ -35,6 +35,10 @@ def server(endpoint: str) -> str:
     return endpoint
 
 
+# The exposure story alone; the other checks have their own end-to-end tests.
+EXPOSURE_ONLY = {"WARDEN_CHECKS": "public-exposure"}
+
+
 def cli(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WARDEN_"))}
     base.update(
@@ -43,7 +47,6 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> su
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "WARDEN_CHECKS": "public-exposure",  # the exposure story alone; other checks have their own e2e
         }
     )
     base.update(env or {})
@@ -86,6 +89,7 @@ def test_sweep_then_fix_then_replay_resolves(server, tmp_path: Path):
         "json",
         "--now",
         "2026-11-27T12:00:00Z",
+        env=EXPOSURE_ONLY,
     )
     # THEN every exposed instance is found, posted, and the call counts are there
     assert done.returncode == 0, done.stderr
@@ -100,7 +104,9 @@ def test_sweep_then_fix_then_replay_resolves(server, tmp_path: Path):
     ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=[tcp(22, v4="0.0.0.0/0")])
     event_file = tmp_path / "revoke.json"
     event_file.write_text(json.dumps(events.revoke_ingress(group, 22)))
-    done = cli("replay", str(event_file), "--endpoint-url", server, "--mode", "notify", "--format", "json")
+    done = cli(
+        "replay", str(event_file), "--endpoint-url", server, "--mode", "notify", "--format", "json", env=EXPOSURE_ONLY
+    )
     # THEN the finding it fixes is resolved
     assert done.returncode == 0, done.stderr
     replayed = json.loads(done.stdout)
@@ -115,7 +121,8 @@ def test_table_output_reads_as_a_summary(server):
     assert done.returncode == 0, done.stderr
     assert "ec2-warden audit | sweep" in done.stdout
     assert "CRITICAL  public-exposure" in done.stdout
-    assert "AWS calls: 5" in done.stdout  # 2 EC2 reads, 2 SSM reads, GetMetricData (idle)
+    # 2 EC2 reads, 2 SSM reads, GetMetricData (idle), DescribeImages + DescribeVolumes (launch-hygiene, drift)
+    assert "AWS calls: 7" in done.stdout
 
 
 @pytest.mark.parametrize(

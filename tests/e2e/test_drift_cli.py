@@ -29,6 +29,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# moto's server, with the SSM extension (every instance managed and Online: the drift fleet's SSM
+# story needs per-instance state, so it is told in tests/integration/test_drift_moto.py).
+LAUNCHER = (
+    "import sys\n"
+    "from devtools import moto_ssm\n"
+    "moto_ssm.install()\n"
+    "moto_ssm.FLEET.manage_every_instance()\n"
+    "from moto.server import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
 @pytest.fixture(scope="module")
 def moto_with_amis(tmp_path_factory):
     """moto reads MOTO_AMIS_PATH once, at import: a server process of its own gets the catalog."""
@@ -36,7 +48,8 @@ def moto_with_amis(tmp_path_factory):
     port = _free_port()
     env = {**os.environ, **CREDENTIALS, "MOTO_AMIS_PATH": str(catalog)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-c", LAUNCHER, "-H", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -75,7 +88,7 @@ def test_sweep_finds_every_seeded_story_and_nothing_else(moto_with_amis):
     session = boto3.session.Session(region_name=REGION, **{k.lower(): v for k, v in CREDENTIALS.items()})
     ec2 = session.client("ec2", endpoint_url=moto_with_amis)
     fleet = seed_drift_fleet(ec2, session.client("iam", endpoint_url=moto_with_amis), fresh_ami=FRESH_AMI,
-                             old_ami=OLD_AMI)  # fmt: skip
+                             old_ami=OLD_AMI, ssm_story=False)  # fmt: skip
     assert (HYGIENE, "hyg-old-ami") in fleet.expected
     # WHEN a user sweeps it through the CLI, judging at a fixed time
     done = _cli(

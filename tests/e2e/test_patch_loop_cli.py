@@ -16,6 +16,9 @@ pytestmark = pytest.mark.network_local
 REGION = "us-east-1"
 
 
+PATCH_ONLY = {"WARDEN_CHECKS": "ssm-unmanaged,patch-noncompliant"}  # the patch loop's checks alone
+
+
 def test_sweep_patches_then_the_replayed_command_event_resolves(server, tmp_path: Path):  # noqa: F811
     # GIVEN a 3-day-old prod web server that SSM manages and that misses security patches
     ec2 = client("ec2", server)
@@ -28,7 +31,9 @@ def test_sweep_patches_then_the_replayed_command_event_resolves(server, tmp_path
     moto_ssm.backdate_launch(web, timedelta(days=3), region=REGION)
     moto_ssm.FLEET.register(web, region=REGION, patch=moto_ssm.PatchFacts(missing=9, security=4))
     # WHEN the user sweeps in enforce mode
-    done = cli("sweep", "--endpoint-url", server, "--region", REGION, "--mode", "enforce", "--format", "json")
+    done = cli(
+        "sweep", "--endpoint-url", server, "--region", REGION, "--mode", "enforce", "--format", "json", env=PATCH_ONLY
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     # THEN the finding is posted and one AWS-RunPatchBaseline command is sent
@@ -40,7 +45,8 @@ def test_sweep_patches_then_the_replayed_command_event_resolves(server, tmp_path
     invocation, _ = moto_ssm.command_events(command.command_id, region=REGION)
     event_file = tmp_path / "invocation.json"
     event_file.write_text(json.dumps(invocation))
-    done = cli("replay", str(event_file), "--endpoint-url", server, "--mode", "enforce", "--format", "json")
+    done = cli("replay", str(event_file), "--endpoint-url", server, "--mode", "enforce", "--format", "json",
+               env=PATCH_ONLY)  # fmt: skip
     # THEN the instance is verified compliant and the finding resolved, with no second command
     assert done.returncode == 0, done.stderr
     replayed = json.loads(done.stdout)

@@ -14,8 +14,9 @@ from tests.conftest import SHARED_EVENTS as SHARED
 
 
 @pytest.fixture
-def invoke(lambda_client):
-    """The dev stage's handlers, with the stage's timeout (tests/handlers/conftest.py)."""
+def invoke(lambda_client, ssm_manages_every_instance):
+    """The dev stage's handlers, with the stage's timeout (tests/handlers/conftest.py), on a fleet
+    SSM manages (the SSM part of the production baseline is told in tests/integration)."""
     return lambda event: lambda_client.lambda_.invoke("on_ec2_api_call", event).payload
 
 
@@ -75,7 +76,7 @@ def test_imdsv1_turned_back_on_for_a_production_box_is_flagged(invoke, monkeypat
     assert by_check["launch-hygiene"]["severity"] == "MEDIUM"
     assert by_check["environment-drift"]["severity"] == "HIGH"
     assert by_check["environment-drift"]["details"]["gaps"][0]["rule"] == "production-baseline"
-    assert "SSM management not checked" in by_check["environment-drift"]["details"]["not_checked"]
+    assert by_check["environment-drift"]["details"]["not_checked"] == []  # SSM was read: managed, Online
 
 
 def test_a_bad_environment_map_fails_the_invocation_naming_the_variable(invoke, monkeypatch):

@@ -37,6 +37,7 @@ def client(monkeypatch):
         monkeypatch.setenv(key, "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_REGION", REGION)  # Lambda sets it; the sweep handler reads it
+    monkeypatch.setenv("WARDEN_CHECKS", "ssm-unmanaged,patch-noncompliant")  # the patch loop's checks alone
     monkeypatch.setattr(entry, "_CLIENTS", {})  # clients built under another mock must not leak in
     with (
         mock_aws(),
