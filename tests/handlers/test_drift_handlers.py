@@ -84,3 +84,25 @@ def test_a_bad_environment_map_fails_the_invocation_naming_the_variable(invoke, 
     event = json.loads((OURS / "cloudtrail-attach-volume.json").read_text())
     with pytest.raises(SettingsError, match="PRODUCTION_VPCS"):
         invoke(event)
+
+
+def test_the_eventbridge_rule_listens_for_the_new_calls():
+    import app
+    from chalicelib.scope import EC2_CALLS
+
+    for call in (
+        "CreateTags",
+        "DeleteTags",
+        "ModifyInstanceMetadataOptions",
+        "ModifyInstanceAttribute",
+        "AttachVolume",
+    ):
+        assert call in EC2_CALLS
+    pattern = _pattern_of(app, "on_ec2_api_call")
+    assert set(pattern["detail"]["eventName"]) == set(EC2_CALLS)
+
+
+def _pattern_of(app_module, name: str) -> dict:
+    handler = app_module.app.event_sources
+    (source,) = [s for s in handler if s.name == name]
+    return source.event_pattern

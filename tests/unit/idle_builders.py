@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, format_time
@@ -92,7 +93,8 @@ def plan_for(snap: Snapshot, settings=None, now: datetime = NOW):
     from chalicelib.plan import plan_actions
     from chalicelib.settings import Settings
 
-    settings = settings or Settings()
+    # The idle checks alone (WARDEN_CHECKS): the other checks have their own plan tests.
+    settings = replace(settings or Settings(), checks=("idle", "stopped-long"))
     return plan_actions(run_checks(snap, settings, now), snap, settings, now)
 
 

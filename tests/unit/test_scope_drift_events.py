@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.scope import EC2_CALLS, EventError, scope_from_event
+from chalicelib.scope import EventError, scope_from_event
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = ROOT / "tests" / "fixtures"
@@ -102,24 +102,3 @@ def test_malformed_records_are_refused_naming_the_field(fixture, path, value, me
     target[path[-1]] = value
     with pytest.raises(EventError, match=message):
         scope_from_event(event)
-
-
-def test_the_eventbridge_rule_listens_for_the_new_calls():
-    import app
-
-    for call in (
-        "CreateTags",
-        "DeleteTags",
-        "ModifyInstanceMetadataOptions",
-        "ModifyInstanceAttribute",
-        "AttachVolume",
-    ):
-        assert call in EC2_CALLS
-    pattern = _pattern_of(app, "on_ec2_api_call")
-    assert set(pattern["detail"]["eventName"]) == set(EC2_CALLS)
-
-
-def _pattern_of(app_module, name: str) -> dict:
-    handler = app_module.app.event_sources
-    (source,) = [s for s in handler if s.name == name]
-    return source.event_pattern
