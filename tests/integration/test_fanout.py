@@ -58,6 +58,12 @@ def _fresh_clients() -> Iterator[None]:
     entry._CLIENTS.clear()
 
 
+@pytest.fixture(autouse=True)
+def _exposure_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fan-out is told with exposure findings; the other checks have their own flows.
+    monkeypatch.setenv("WARDEN_CHECKS", "public-exposure")
+
+
 @pytest.fixture
 def queue_url(aws: None) -> str:
     return boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="ec2-warden-fanout")["QueueUrl"]
