@@ -18,6 +18,11 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "ec2:DescribeInstances",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeNetworkInterfaces",
+    # Launch hygiene and environment drift (issue 6): AMIs and volumes by distinct id, and the
+    # CIDR blocks of non-production VPCs. None takes a resource ARN.
+    "ec2:DescribeImages",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeVpcs",
     "sts:GetCallerIdentity",
     "securityhub:GetFindings",
     # Patch loop (issue 4): managed instances, patch states, and which invocations of a failed

@@ -197,11 +197,6 @@ def test_drift_alone_reads_volumes_and_vpcs_but_not_images(seeded):
     assert report.api_calls["ec2:DescribeVpcs"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ec2:DescribeImages, ec2:DescribeVolumes and ec2:DescribeVpcs still need their grants: "
-    "READ_PERMISSIONS, .chalice/policy-*.json and infra/member-role.yaml belong to the policy owner",
-)
 def test_every_call_a_drift_run_makes_is_a_declared_permission(seeded):
     from chalicelib.permissions import READ_PERMISSIONS
 
