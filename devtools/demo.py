@@ -6,7 +6,6 @@ prints what a person wants to see. Nothing here is deployed; chalicelib imports 
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from . import events
 from .demo_drift import drift_story
 from .demo_fanout import fanout_story
 from .demo_patch import patch_story
-from .embedded_aws import fake_credentials, moto_server
+from .embedded_aws import fake_credentials, moto_server, patched_environ
 from .fleet import SeededFleet, base_network, launch, make_group, tcp
 from .idle_demo import idle_story
 from .slack_sink import SlackSink
@@ -74,7 +73,7 @@ def run_demo(out: TextIO) -> int:
         fake_credentials(),
         moto_server() as endpoint,
         SlackSink() as sink,
-        _demo_environment(endpoint, sink.url),
+        _demopatched_environ(endpoint, sink.url),
         _handlers() as invoke,
     ):
         ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
@@ -226,7 +225,7 @@ def _scheduled_event() -> dict[str, Any]:
 
 
 @contextmanager
-def _demo_environment(endpoint: str, slack_url: str) -> Iterator[None]:
+def _demopatched_environ(endpoint: str, slack_url: str) -> Iterator[None]:
     """boto3 honours AWS_ENDPOINT_URL, so the handlers reach the embedded AWS with no code change;
     the Slack webhook is the local sink; EMF metrics are not the demo reader's business."""
     values = {
@@ -237,23 +236,8 @@ def _demo_environment(endpoint: str, slack_url: str) -> Iterator[None]:
         "SLACK_WEBHOOK_URL": slack_url,
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
-    with _environment(values):
+    with patched_environ(values):
         yield
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Settings for a stretch of the demo (the handlers read them at each invocation)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @contextmanager

@@ -17,7 +17,8 @@ REGION = "us-east-1"
 
 
 def drift_story(ctx: DemoContext) -> None:
-    from .demo import _environment, _show_findings
+    from .demo import _show_findings
+    from .embedded_aws import patched_environ
 
     ec2 = ctx.ec2
     ctx.say("\n== Lab to production drift ==")
@@ -27,7 +28,7 @@ def drift_story(ctx: DemoContext) -> None:
     lab_subnet = ec2.create_subnet(VpcId=lab_vpc, CidrBlock="10.60.1.0/24")["Subnet"]["SubnetId"]
     payments = ec2.create_security_group(GroupName="payments-app", Description="payments", VpcId=prod_vpc)["GroupId"]
     lab_group = ec2.create_security_group(GroupName="lab", Description="lab", VpcId=lab_vpc)["GroupId"]
-    with _environment({"PRODUCTION_VPCS": prod_vpc, "NON_PRODUCTION_VPCS": lab_vpc}):
+    with patched_environ({"PRODUCTION_VPCS": prod_vpc, "NON_PRODUCTION_VPCS": lab_vpc}):
         ctx.say(f"environment map: PRODUCTION_VPCS={prod_vpc} (payments-prod), NON_PRODUCTION_VPCS={lab_vpc} (lab)")
 
         ctx.say("\n-- someone launches a lab VM into the production VPC; the RunInstances event reaches the handler")

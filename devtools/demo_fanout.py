@@ -5,13 +5,11 @@ that never got the member role fails alone."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from .embedded_aws import patched_environ
 from .fleet import base_network, launch, make_group, tcp
 from .moto_sts import roles_must_exist
 
@@ -48,7 +46,7 @@ def fanout_story(ctx: DemoContext) -> None:
     queue_url = ctx.client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]
     settings = {"FANOUT_QUEUE_URL": queue_url, "SWEEP_ACCOUNTS": f"{HOME},{PAYMENTS},{LEGACY}", "SWEEP_REGIONS": REGION}
     ctx.say(f"\n-- the hourly sweep, with FANOUT_QUEUE_URL and SWEEP_ACCOUNTS={settings['SWEEP_ACCOUNTS']}")
-    with _environment(settings), roles_must_exist():
+    with patched_environ(settings), roles_must_exist():
         report = ctx.handle("sweep", _scheduled_event())
         ctx.say(
             f"   {report['trigger']}: {report['accounts']} account(s) x {report['regions']} region(s) -> "
@@ -121,17 +119,3 @@ def _scheduled_event() -> dict[str, Any]:
         "resources": [f"arn:aws:events:{REGION}:{HOME}:rule/ec2-warden-dev-sweep"],
         "detail": {},
     }
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -41,10 +41,10 @@ def moto_server(port: int | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def fake_credentials() -> Iterator[None]:
-    """Credentials moto accepts, set only for the block, so nothing real is ever used."""
-    saved = {k: os.environ.get(k) for k in FAKE_CREDENTIALS}
-    os.environ.update(FAKE_CREDENTIALS)
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables set only for the block (handlers read settings at each invocation)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -53,3 +53,10 @@ def fake_credentials() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def fake_credentials() -> Iterator[None]:
+    """Credentials moto accepts, set only for the block, so nothing real is ever used."""
+    with patched_environ(FAKE_CREDENTIALS):
+        yield
