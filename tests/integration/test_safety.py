@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.clients import AwsClients
 from chalicelib.model import Mode
 from chalicelib.pipeline import run
 from chalicelib.scope import sweep_scope
