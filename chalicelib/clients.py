@@ -119,6 +119,7 @@ class AwsClients:
         self._deadline: float | None = None  # time.monotonic() after which no attempt starts
         self._own_identity: frozenset[str] = frozenset()  # services not built from `session`
         self._home: AwsClients | None = None  # the function's own clients, when these act as a role
+        self._regional: dict[str, AwsClients] = {}  # own_in's clients for other regions
         for name, client in (clients or {}).items():
             self._attach(name, client)
 
@@ -196,6 +197,19 @@ class AwsClients:
         as a member account's role: for what only the home account holds (the Slack webhook
         parameter). Its calls count in the home clients' tally. Otherwise the same as get()."""
         return self._home.get(service) if self._home is not None else self.get(service)
+
+    def own_in(self, region: str, service: str) -> Any:
+        """The function's own client in a given region (the lease table lives in the function's
+        region, whichever account or region these clients sweep). Counted like own()."""
+        base = self._home if self._home is not None else self
+        if region == base.region:
+            return base.get(service)
+        with base._lock:
+            other = base._regional.get(region)
+            if other is None:
+                other = base._regional[region] = base.for_region(region)
+        other._deadline = base._deadline
+        return other.get(service)
 
     @property
     def ec2(self) -> Any:

@@ -53,6 +53,14 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 
+# Hardening (issue 9): with LEASE_TABLE set, the kinds that must not run twice take a per-instance
+# lease first (chalicelib/apply/lease.py): a conditional PutItem, and a DeleteItem to give it back
+# when the action failed. The table is the home account's and the lease is taken with the
+# function's own identity, so a member role never carries these; the prod policy grants them on
+# the stage's ec2-warden-<stage>-leases table only (infra/state.yaml).
+LEASE_PERMISSIONS: tuple[str, ...] = ("dynamodb:PutItem", "dynamodb:DeleteItem")
+LEASED_KINDS: frozenset[str] = frozenset({ActionKind.PATCH.value, ActionKind.STOP_IDLE.value})
+
 # Modes of kinds named above before their ActionKind exists. They change instances, so only
 # enforce carries them out. When a kind lands in model.ACTION_MODES, its line here goes.
 PENDING_KIND_MODES: Mapping[str, frozenset[Mode]] = MappingProxyType({})
@@ -102,6 +110,8 @@ def permissions_for_mode(mode: Mode) -> frozenset[str]:
     """Every IAM action a deployment running in `mode` needs: reads, platform, fan-out, and the
     writes of the kinds that mode carries out."""
     writes = {p for kind, perms in ACTION_PERMISSIONS.items() if mode in kind_modes(kind) for p in perms}
+    if any(mode in kind_modes(kind) for kind in LEASED_KINDS):
+        writes |= set(LEASE_PERMISSIONS)
     return frozenset(READ_PERMISSIONS) | HOME_ONLY_PERMISSIONS | writes
 
 
@@ -113,4 +123,4 @@ def member_permissions_for_mode(mode: Mode) -> frozenset[str]:
     """What the member-account role (infra/member-role.yaml) grants: the mode's needs, less the
     Lambda platform's, the fan-out's and the home-only kinds'."""
     home_only = {p for kind in HOME_ONLY_KINDS for p in ACTION_PERMISSIONS[kind]}
-    return permissions_for_mode(mode) - HOME_ONLY_PERMISSIONS - home_only
+    return permissions_for_mode(mode) - HOME_ONLY_PERMISSIONS - home_only - set(LEASE_PERMISSIONS)

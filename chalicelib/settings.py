@@ -107,6 +107,8 @@ class Settings:
     fanout_queue_name: str = "ec2-warden-fanout"
     member_role: str = "ec2-warden-member"
     findings_destination: FindingsDestination = FindingsDestination.MEMBER
+    # --- hardening (issue 9): per-instance leases against concurrent duplicate stops and patch runs
+    lease_table: str | None = None
 
     @property
     def sweeps_organization(self) -> bool:
@@ -168,6 +170,8 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "NON_PRODUCTION_CIDRS": ("non_production_cidrs", _parse_cidrs),
         "REQUIRED_TAGS": ("required_tags", _parse_tag_keys),
         "AMI_MAX_AGE_DAYS": ("ami_max_age_days", _int_between(1, 3650)),
+        # --- hardening (issue 9)
+        "LEASE_TABLE": ("lease_table", _parse_table_name),
     }
 
 
@@ -398,6 +402,15 @@ def _parse_findings_destination(var: str, raw: str) -> FindingsDestination:
     except ValueError:
         allowed = ", ".join(d.value for d in FindingsDestination)
         raise SettingsError(f"{var}={raw!r}: use one of {allowed}") from None
+
+
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+def _parse_table_name(var: str, raw: str) -> str:
+    if not _TABLE_NAME.match(raw):
+        raise SettingsError(f"{var}={raw!r} is not a DynamoDB table name (3-255 of letters, digits, _ . -)")
+    return raw
 
 
 def _parse_tag_key(var: str, raw: str) -> str:

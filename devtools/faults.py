@@ -39,8 +39,14 @@ class FaultInjector:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
 
-    def attach(self, client: Any) -> None:
-        client.meta.events.register_first("before-send", self._maybe_fail)
+    def attach(self, client: Any, operation: str | None = None) -> None:
+        """Fail a fraction of this client's attempts; of one operation's only, when named."""
+        event = (
+            "before-send"
+            if operation is None
+            else f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+        )
+        client.meta.events.register_first(event, self._maybe_fail)
 
     def _maybe_fail(self, request: Any, **_: Any) -> AWSResponse | None:
         with self._lock:

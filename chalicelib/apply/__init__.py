@@ -15,6 +15,7 @@ from ..log import logger
 from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan, ReadError, Snapshot
 from ..settings import Settings
 from .ec2 import mark_idle, stop_idle, unmark_idle
+from .lease import new_holder, with_lease
 from .securityhub import ImportResult, SecurityHubAdapter
 from .slack import SlackAdapter, SlackError, webhook_url
 from .ssm import carry_out_patch
@@ -32,6 +33,7 @@ def apply_plan(
 ) -> list[ActionOutcome]:
     outcomes: list[ActionOutcome] = []
     slack: list[Action] = []
+    holder = new_holder()  # this run's name on the leases it takes (apply/lease.py)
     for action in plan.actions:
         if mode not in ACTION_MODES[action.kind]:
             outcomes.append(
@@ -41,6 +43,7 @@ def apply_plan(
         if action.kind is ActionKind.NOTIFY_SLACK:
             slack.append(action)  # last, whatever the plan's order: messages say what the rest did
             continue
+        action = with_lease(action, settings, holder, clients.region)  # patch and stop-idle only
         outcomes.append(_carry_out(action, snapshot, clients, now))
     if slack:
         outcomes.extend(_notify_slack(slack, plan, snapshot, clients, settings, mode, now, outcomes, run_errors))

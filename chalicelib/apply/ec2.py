@@ -9,7 +9,9 @@ alone: a few bad instances among many cost a few calls, not one per instance. A 
 global failure (say, no permission at all) from turning into hundreds of failing calls.
 
 Right before StopInstances the instances are read again (DescribeInstances for just those ids): a
-warden:protect tag set, a deadline moved or a state changed since the snapshot is honoured."""
+warden:protect tag set, a deadline moved or a state changed since the snapshot is honoured. Then,
+with LEASE_TABLE set, each instance still due is leased (apply/lease.py): a concurrent run that
+read the same fleet at the same moment finds the lease taken and skips the instance."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..idle_rules import still_due_for_stop
 from ..model import Action, ActionOutcome, Instance, Snapshot
 from ..snapshot.ec2 import iter_instances_by_id
+from .lease import LEASE_HELD, give_back, take_leases
 
 MAX_RESOURCES_PER_CALL = 1000  # CreateTags / DeleteTags limit; StopInstances is held to the same
 RETRY_BUDGET = 40  # extra calls one batch operation may spend finding the instances that fail it
@@ -124,8 +127,11 @@ def stop_idle(action: Action, snapshot: Snapshot, clients: AwsClients, now: date
             due.append(instance_id)
         else:
             skipped[instance_id] = why_not
-    stopped = adapter.stop_instances(due) if due else BatchResult()
-    failed = dict(stopped.failed)
+    leases = take_leases(action, due, snapshot, clients, now)
+    skipped.update(dict.fromkeys(leases.held, LEASE_HELD))
+    stopped = adapter.stop_instances(leases.granted) if leases.granted else BatchResult()
+    give_back(action, sorted(stopped.failed), clients)
+    failed = {**leases.failed, **stopped.failed}
     if stopped.done:
         tagged = adapter.create_tags(stopped.done, action.params["tags"])
         for instance_id, message in tagged.failed.items():

@@ -6,7 +6,8 @@ and a refused call is split in halves until the bad ids stand alone: the rest ar
 ones reported. Any other error (throttling after botocore's retries, access denied) fails that
 call's ids only. Every command that was sent is recorded in the `warden:patch-requested-at` tag of
 its instances, one CreateTags per command: that tag is the cooldown that keeps repeated events
-and sweeps from piling up commands."""
+and sweeps from piling up commands. Runs that read the fleet at the same moment (before either tag
+lands) are kept apart by a per-instance lease taken right before SendCommand (apply/lease.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from botocore.exceptions import ClientError
 from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..model import Action, ActionOutcome, Snapshot
 from ..patch_tag import PATCH_REQUESTED_TAG, format_patch_request
+from .lease import LEASE_HELD, give_back, take_leases
 
 IDS_PER_COMMAND = 50
 OUTPUT_PREFIX = "ec2-warden/patch"
@@ -73,12 +75,19 @@ class SsmPatchAdapter:
 
 
 def carry_out_patch(action: Action, snapshot: Snapshot, clients: AwsClients, now: datetime) -> ActionOutcome:
-    """The PATCH action: SendCommand in batches, tag what was sent, report what was not."""
-    result = SsmPatchAdapter(clients.get("ssm"), clients.ec2).run_patch_baseline(
-        action.resource_ids, action.params, now
+    """The PATCH action: lease, SendCommand in batches, tag what was sent, report what was not."""
+    leases = take_leases(action, sorted(set(action.resource_ids)), snapshot, clients, now)
+    result = (
+        SsmPatchAdapter(clients.get("ssm"), clients.ec2).run_patch_baseline(leases.granted, action.params, now)
+        if leases.granted
+        else PatchResult()
     )
+    give_back(action, sorted(result.failed), clients)
+    result.failed.update(leases.failed)
     sent = ", ".join(f"{cid} ({len(ids)})" for cid, ids in sorted(result.commands.items()))
     reason = f"{action.reason}; command(s) {sent}" if sent else action.reason
+    if leases.held:
+        reason += f"; skipped {len(leases.held)} ({LEASE_HELD}): " + ", ".join(leases.held[:10])
     problems = [f"{i}: {why}" for i, why in sorted(result.failed.items())]
     problems += [
         f"{i}: sent, but {PATCH_REQUESTED_TAG} not written: {why}" for i, why in sorted(result.untagged.items())
@@ -86,7 +95,8 @@ def carry_out_patch(action: Action, snapshot: Snapshot, clients: AwsClients, now
     return ActionOutcome(
         action.kind,
         action.resource_ids,
-        done=bool(result.commands),
+        # Done when something was sent, or when everything not sent is another run's to send.
+        done=bool(result.commands) or (bool(leases.held) and not problems),
         error=(f"{len(problems)} problem(s): " + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else ""))
         if problems
         else None,

@@ -23,6 +23,7 @@ EXPECTED = {
     "patching.yaml",
     "queues.yaml",
     "slack-webhook.yaml",
+    "state.yaml",
 }
 
 

@@ -1,5 +1,6 @@
-"""Fuzzed events through every handler: no exception escapes but a clear validation error, and no
-AWS write ever happens (counted from the product's own api_calls).
+"""Fuzzed events through every handler: no exception escapes but a clear validation error, no AWS
+write ever happens (counted from the product's own api_calls), and no secret (the Slack webhook URL,
+the session credentials) appears in the logs, the report or an exception's text.
 
 Fast profile in `make test`; the long profile (10,000 examples a handler) runs with `-m slow`."""
 
@@ -21,6 +22,7 @@ from chalicelib.clients import ApiCallCounter
 from devtools import events
 from devtools.fleet import base_network, launch, make_group, tcp
 from tests.conftest import shared_event, shared_event_names
+from tests.output_scan import SECRET_ACCESS_KEY, SESSION_TOKEN, WEBHOOK_URL, captured_output, leaked
 
 FAST = 150
 LONG = 10_000
@@ -125,13 +127,20 @@ def fleet_in_moto() -> Iterator[None]:
 
 def _check_one(event: Any, handler: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WARDEN_MODE", "audit")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", WEBHOOK_URL)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
     calls_before = ApiCallCounter()
     for clients in entry._CLIENTS.values():
         calls_before = clients.counter
     seen_before = calls_before.snapshot()
-    report = entry.handle_sweep(event) if handler == "sweep" else entry.handle_event(event)
+    with captured_output() as out:
+        try:
+            report = entry.handle_sweep(event) if handler == "sweep" else entry.handle_event(event)
+        except Exception as exc:  # no exception may escape; if one does, its text is scanned too
+            raise AssertionError(f"escaped: {exc!r}; leaked: {leaked([repr(exc), str(exc)])}") from exc
     assert isinstance(report, dict) and set(report) >= {"errors", "api_calls", "findings"}
-    json.dumps(report)  # the Lambda must be able to return it
+    assert leaked([out.getvalue(), json.dumps(report)]) == []  # the Lambda must be able to return it, too
     writes = {k: v for k, v in report["api_calls"].items() if not k.split(":")[1].startswith(("Describe", "Get"))}
     assert writes == {}, writes
     if any(e["where"] == "event" for e in report["errors"]):
