@@ -50,3 +50,14 @@ def test_nothing_deployed_imports_moto_or_devtools():
                     if name.split(".")[0] == "devtools":
                         # Only the CLI's demo command may, lazily, inside the function.
                         assert path.name == "cli.py" and node.col_offset > 0, f"{path} imports devtools"
+
+
+def test_every_test_the_readme_names_as_proof_exists():
+    import re
+
+    readme = (PROJECT_DIR / "README.md").read_text()
+    named = set(re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", readme))
+    assert len(named) >= 10
+    for path, name in sorted(named):
+        source = (PROJECT_DIR / path).read_text()
+        assert f"def {name}(" in source, f"README names {path}::{name}, which does not exist"
