@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit clean package checkov
+.PHONY: demo test lint unit clean package checkov bench
 
 # `chalice package` needs a region (only to name things) and pip-downloads requirements.txt.
 STAGE ?= prod
@@ -57,5 +57,21 @@ checkov: $(CHECKOV_STAMP) package
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
 		-f build/package/$(STAGE)/sam.json --skip-check CKV_AWS_115,CKV_AWS_116,CKV_AWS_117,CKV_AWS_173
 
+# ec2-warden against Cloud Custodian on one seeded fleet (bench/run.py), then cold starts (bench/cold_start.py).
+# Not in `make test`: it takes ~15 minutes. Cloud Custodian pins another boto3, so it gets its own virtualenv.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_SIZES ?= 1000,10000
+BENCH_LATENCY_MS ?= 30
+
+$(BENCH_STAMP): bench/requirements-bench.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(PY) -m bench.run --sizes $(BENCH_SIZES) --latency-ms $(BENCH_LATENCY_MS) --out build/bench
+	$(PY) bench/cold_start.py --runs 5 --modes audit
+
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) build .pytest_cache .ruff_cache

@@ -1,7 +1,7 @@
 """Cold start of ec2-warden's Lambda: `import app` plus the first event through a handler, measured
 in fresh Python processes (median of N), with and without a Powertools Tracer.
 
-    python bench/cold_start.py [--runs 5] [--modes audit,notify]
+    python bench/cold_start.py [--runs 5] [--modes audit,notify] [--c7n-python .venv-bench/bin/python]
 
 The parent starts an embedded AWS (moto's ThreadedMotoServer) and a local Slack sink, seeds
 exposed instances (one per notify run, so each run posts a new finding), then runs each child:
@@ -9,6 +9,10 @@ exposed instances (one per notify run, so each run posts a new finding), then ru
   - "audit":  the state-change handler reads EC2 and judges; nothing else.
   - "notify": also reads the webhook SecureString (Powertools Parameters), reads and imports Security
     Hub findings, and posts one Slack message to the sink: the whole deployed path.
+
+Beside it, for comparison, `import c7n.resources.ec2` in fresh processes of the bench virtualenv's
+Python (Cloud Custodian's EC2 resource; what a c7n Lambda imports before its first call), when
+that virtualenv exists (`make bench` builds it).
 
 "with Tracer" is app.py as it is (it creates a Tracer and registers it as middleware); "without"
 is a copy of app.py with its tracer lines removed, imported in its place. The child looks like a
@@ -83,6 +87,28 @@ print("BENCH " + json.dumps({"wall": time.perf_counter() - t0, "cpu": time.proce
 """
 
 
+C7N_IMPORT = r"""
+import json, time
+t0, c0 = time.perf_counter(), time.process_time()
+import c7n.resources.ec2
+print("BENCH " + json.dumps({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}))
+"""
+
+
+def c7n_import(python: Path, runs: int) -> list[dict]:
+    """`import c7n.resources.ec2` in `runs` fresh interpreters of the bench virtualenv."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    found = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [str(python), "-c", C7N_IMPORT], env=env, capture_output=True, text=True, timeout=120, check=True
+        )
+        line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
+        found.append(json.loads(line[len("BENCH ") :]))
+    return found
+
+
 def state_change(instance_id: str) -> dict:
     return {
         "version": "0",
@@ -150,6 +176,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--modes", default="audit,notify")
+    parser.add_argument("--c7n-python", type=Path, default=ROOT / ".venv-bench" / "bin" / "python")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
 
@@ -236,6 +263,19 @@ def main() -> int:
         wall = statistics.median(r["wall"] for r in found) * 1000
         cpu = statistics.median(r["cpu"] for r in found) * 1000
         print(f"creating a Tracer {label}: {wall:.0f} ms wall, {cpu:.0f} ms CPU (median of {len(found)})")
+    if args.c7n_python.exists():
+        found = c7n_import(args.c7n_python, args.runs)
+        wall = statistics.median(r["wall"] for r in found)
+        cpu = statistics.median(r["cpu"] for r in found)
+        print(f"Cloud Custodian: import c7n.resources.ec2 {wall:.3f} s wall, {cpu:.3f} s CPU (median of {len(found)})")
+        for mode in modes:
+            ours_wall, ours_cpu = totals[(mode, True)]
+            print(
+                f"ec2-warden {mode} cold start (import app + 1st event, with Tracer) / c7n import: "
+                f"{ours_wall / wall:.2f}x wall, {ours_cpu / cpu:.2f}x CPU"
+            )
+    else:
+        print(f"(no {args.c7n_python}: run `make bench` to compare with Cloud Custodian's import)")
     return 0
 
 

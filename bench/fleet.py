@@ -181,7 +181,9 @@ def seed_fleet(ec2: Any, cloudwatch: Any, size: int, *, points_per_day: int = 24
             "InstanceType": rng.choice(("t3.micro", "t3.small", "m6i.large")),
             "SubnetId": subnets[public],
             "SecurityGroupIds": gids,
-            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
+            "TagSpecifications": [
+                {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+            ],
         }
         if ipv6:
             kwargs["Ipv6AddressCount"] = 1

@@ -64,6 +64,7 @@ class CountingProxy:
         self.latency = latency_ms / 1000.0
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._upstream_seconds = 0.0  # time moto took to answer, summed over calls (they may overlap)
         self._local = threading.local()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -85,6 +86,11 @@ class CountingProxy:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._upstream_seconds = 0.0
+
+    def upstream_seconds(self) -> float:
+        with self._lock:
+            return self._upstream_seconds
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -131,8 +137,11 @@ class CountingProxy:
                 if proxy.latency:
                     time.sleep(proxy.latency)
                 headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP]
+                started = time.perf_counter()
                 response = proxy._forward(self.command, self.path, headers, body)
                 payload = response.read()
+                with proxy._lock:
+                    proxy._upstream_seconds += time.perf_counter() - started
                 self.send_response(response.status, response.reason)
                 for key, value in response.getheaders():
                     if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":

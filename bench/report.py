@@ -54,6 +54,7 @@ def summarise(
             "calls": run.calls,
             "total_calls": run.total_calls,
             "wall_s": round(run.wall, 3),
+            "moto_s": round(run.server_s, 3),
             "cpu_s": round(run.cpu, 3),
             "peak_rss_mb": round(run.max_rss_mb, 1),
             "returncode": run.returncode,
@@ -118,6 +119,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"| ec2-warden / API minimum | | {_ratio(tools['ec2-warden']['total_calls'], min_total)} | | |")
     for key, label, fmt in (
         ("wall_s", "wall time, s", "{:.2f}"),
+        ("moto_s", "moto answering, s (summed over calls)", "{:.2f}"),
         ("cpu_s", "client CPU (user+sys), s", "{:.2f}"),
         ("peak_rss_mb", "peak RSS, MB", "{:.0f}"),
     ):
@@ -133,4 +135,4 @@ def render(result: dict[str, Any]) -> str:
                 notes.append(f"- {n} {check}: false positives {s['false_positives']}, missed {s['missed']}")
         if tools[n]["returncode"] or tools[n]["note"]:
             notes.append(f"- {n}: exit {tools[n]['returncode']} {tools[n]['note']}")
-    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+    return "\n".join(lines + (["", *notes] if notes else [])) + "\n"

@@ -30,9 +30,9 @@ REGION = "eu-west-1"
 HOURLY_UP_TO = 1000  # above this, one datapoint a day: hourly x 14 days x 3 metrics x 10,000 is 10M moto objects
 
 
-def checks_available() -> list[str]:
+def checks_available(project: Path) -> list[str]:
     checks = ["public-exposure"]
-    if (ROOT / "chalicelib" / "checks" / "idle.py").exists():
+    if (project / "chalicelib" / "checks" / "idle.py").exists():
         checks.append("idle")
     return checks
 
@@ -61,19 +61,32 @@ def bench_size(size: int, args: argparse.Namespace, out: Path) -> dict[str, Any]
         truth = fleet.truth()
         print(f"[n={size}] seeded in {sum(fleet.timings.values()):.0f} s: {fleet.timings}", flush=True)
         ec2.describe_instances(MaxResults=5)  # warm moto's first-request paths for both tools alike
-        checks = checks_available()
+        checks = checks_available(args.warden_dir)
         runs: list[ToolRun] = []
         with CountingProxy(moto_url, latency_ms=args.latency_ms) as proxy:
             for tool in args.tools.split(","):
                 proxy.reset()
                 print(f"[n={size}] running {tool} ...", flush=True)
                 if tool == "c7n":
-                    run = run_custodian(args.custodian, proxy.url, REGION, checks, work, args.timeout)
+                    run = run_custodian(
+                        args.custodian,
+                        proxy.url,
+                        REGION,
+                        checks,
+                        work,
+                        args.timeout,
+                        per_day=per_day,
+                        coverage=not args.c7n_no_coverage,
+                    )
                 else:
-                    run = run_warden(args.python, proxy.url, REGION, checks, work, args.timeout)
+                    run = run_warden(args.python, proxy.url, REGION, checks, work, args.timeout, args.warden_dir)
                 run.calls = proxy.counts()
+                run.server_s = proxy.upstream_seconds()
                 runs.append(run)
-                print(f"[n={size}] {tool}: {run.wall:.1f} s wall, {run.total_calls} calls, rc {run.returncode}", flush=True)
+                print(
+                    f"[n={size}] {tool}: {run.wall:.1f} s wall, {run.total_calls} calls, rc {run.returncode}",
+                    flush=True,
+                )
     finally:
         try:
             requests.post(f"{moto_url}/moto-api/reset", timeout=60)  # moto's state is per process
@@ -86,11 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="ec2-warden vs Cloud Custodian on one seeded fleet")
     parser.add_argument("--sizes", default="1000", help="comma-separated fleet sizes (default 1000)")
     parser.add_argument("--latency-ms", type=float, default=30.0, help="added per AWS call (default 30)")
-    parser.add_argument("--tools", default="c7n,ec2-warden")
+    parser.add_argument("--tools", default="c7n,ec2-warden", help="run in this order")
     parser.add_argument("--points-per-day", type=int, default=0, help="24 or 1 (default: 24 up to 1,000 instances)")
     parser.add_argument("--custodian", type=Path, default=default_custodian())
     parser.add_argument("--python", default=default_python(), help="the interpreter that runs ec2-warden")
+    parser.add_argument("--warden-dir", type=Path, default=ROOT, help="ec2-warden checkout to run")
     parser.add_argument("--timeout", type=float, default=3600.0, help="per tool run, seconds")
+    parser.add_argument("--c7n-no-coverage", action="store_true", help="drop the c7n idle policy's coverage filter")
     parser.add_argument("--stock-cloudwatch", action="store_true", help="use moto's own (scanning) CloudWatch")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
     args = parser.parse_args(argv)

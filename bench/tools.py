@@ -28,6 +28,7 @@ class ToolRun:
     cpu: float
     max_rss_mb: float
     returncode: int
+    server_s: float = 0.0  # time moto spent answering this tool's calls (summed; calls may overlap)
     calls: dict[str, int] = field(default_factory=dict)
     flagged: dict[str, set[str]] = field(default_factory=dict)  # check -> instance ids
     note: str = ""
@@ -51,22 +52,43 @@ def aws_env(endpoint: str, region: str) -> dict[str, str]:
     return env
 
 
-def measure(argv: list[str], env: dict[str, str], stdout: Path, stderr: Path, timeout: float) -> tuple:
+def measure(
+    argv: list[str], env: dict[str, str], stdout: Path, stderr: Path, timeout: float, cwd: Path = ROOT
+) -> tuple:
     """(wall seconds, CPU seconds, peak RSS MB, return code) of one child process, through bench/launch.py."""
     result = stdout.with_suffix(".usage.json")
     result.unlink(missing_ok=True)
     launcher = [sys.executable, "-S", str(ROOT / "bench" / "launch.py"), str(result), "--"]
     with stdout.open("wb") as out, stderr.open("wb") as err:
         subprocess.run(
-            launcher + argv, env=env, cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=timeout
+            launcher + argv, env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=timeout
         )
     usage = json.loads(result.read_text(encoding="utf-8"))
     return usage["wall"], usage["cpu"], usage["max_rss_kb"] / 1024, usage["returncode"]
 
 
+def custodian_policies(per_day: int, coverage: bool) -> str:
+    """bench/custodian.yml with MIN_SAMPLES set, or without its coverage filter."""
+    text = POLICIES.read_text(encoding="utf-8")
+    if not coverage:
+        head, rest = text.split("# coverage-begin", 1)
+        text = head.rstrip(" ") + rest.split("# coverage-end", 1)[1].lstrip("\n")
+    return text.replace("MIN_SAMPLES", str(13 * per_day))
+
+
 def run_custodian(
-    custodian: Path, endpoint: str, region: str, checks: list[str], work: Path, timeout: float
+    custodian: Path,
+    endpoint: str,
+    region: str,
+    checks: list[str],
+    work: Path,
+    timeout: float,
+    *,
+    per_day: int,
+    coverage: bool = True,
 ) -> ToolRun:
+    policies = work / "custodian.yml"
+    policies.write_text(custodian_policies(per_day, coverage), encoding="utf-8")
     out = work / "c7n-output"
     # A fresh cache: c7n shares described resources between the policies of one run (its best case),
     # but a cache left by an earlier run would describe an earlier fleet.
@@ -75,10 +97,8 @@ def run_custodian(
     argv = [str(custodian), "run", "-s", str(out), "-r", region, "--cache", str(work / "c7n.cache")]
     for check in checks:
         argv += ["-p", CUSTODIAN_POLICY[check]]
-    argv.append(str(POLICIES))
-    wall, cpu, rss, code = measure(
-        argv, aws_env(endpoint, region), work / "c7n.stdout", work / "c7n.stderr", timeout
-    )
+    argv.append(str(policies))
+    wall, cpu, rss, code = measure(argv, aws_env(endpoint, region), work / "c7n.stdout", work / "c7n.stderr", timeout)
     run = ToolRun("c7n", wall, cpu, rss, code)
     for check in checks:
         found = out / CUSTODIAN_POLICY[check] / "resources.json"
@@ -89,12 +109,14 @@ def run_custodian(
     return run
 
 
-def run_warden(python: str, endpoint: str, region: str, checks: list[str], work: Path, timeout: float) -> ToolRun:
+def run_warden(
+    python: str, endpoint: str, region: str, checks: list[str], work: Path, timeout: float, project: Path = ROOT
+) -> ToolRun:
     argv = [python, "-m", "chalicelib", "sweep", "--mode", "audit", "--format", "json"]
     argv += ["--endpoint-url", endpoint, "--region", region]
     env = aws_env(endpoint, region)
     env["WARDEN_MODE"] = "audit"
-    wall, cpu, rss, code = measure(argv, env, work / "warden.json", work / "warden.stderr", timeout)
+    wall, cpu, rss, code = measure(argv, env, work / "warden.json", work / "warden.stderr", timeout, cwd=project)
     run = ToolRun("ec2-warden", wall, cpu, rss, code)
     try:
         report: dict[str, Any] = json.loads((work / "warden.json").read_text())
