@@ -87,6 +87,9 @@ def bench_size(size: int, args: argparse.Namespace, out: Path) -> dict[str, Any]
                     f"[n={size}] {tool}: {run.wall:.1f} s wall, {run.total_calls} calls, rc {run.returncode}",
                     flush=True,
                 )
+            if args.hold:  # for profiling a tool by hand against the same fleet
+                print(f"[n={size}] holding {args.hold:.0f} s: AWS_ENDPOINT_URL={proxy.url}", flush=True)
+                time.sleep(args.hold)
     finally:
         try:
             requests.post(f"{moto_url}/moto-api/reset", timeout=60)  # moto's state is per process
@@ -107,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600.0, help="per tool run, seconds")
     parser.add_argument("--c7n-no-coverage", action="store_true", help="drop the c7n idle policy's coverage filter")
     parser.add_argument("--stock-cloudwatch", action="store_true", help="use moto's own (scanning) CloudWatch")
+    parser.add_argument("--hold", type=float, default=0.0, help="keep the fleet served this long after the runs")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
