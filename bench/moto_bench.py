@@ -167,3 +167,10 @@ def install(*, index_cloudwatch: bool = True) -> None:
         return
     CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
     CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Give moto back its own code (tests install and uninstall around one case)."""
+    InstanceResponse.describe_instances = _original_describe_instances  # type: ignore[method-assign]
+    CloudWatchBackend.get_metric_data = _original_get_metric_data  # type: ignore[method-assign]
+    CloudWatchBackend.get_metric_statistics = _original_get_metric_statistics  # type: ignore[method-assign]

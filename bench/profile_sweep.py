@@ -47,9 +47,7 @@ def _wrap(name: str, fn: Callable[..., Any], started: float) -> Callable[..., An
 
         @functools.wraps(fn)
         def generator(*args: Any, **kwargs: Any) -> Any:
-            count = 0
-            for item in fn(*args, **kwargs):
-                count += 1
+            for count, item in enumerate(fn(*args, **kwargs), 1):
                 if count % 1000 == 0:
                     print(f"{time.perf_counter() - started:7.2f} s  {count:>6} instances read  {memory()}")
                 yield item

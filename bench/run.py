@@ -30,6 +30,11 @@ REGION = "eu-west-1"
 HOURLY_UP_TO = 1000  # above this, one datapoint a day: hourly x 14 days x 3 metrics x 10,000 is 10M moto objects
 
 
+def reads_ssm(project: Path) -> bool:
+    """The patch loop (issue 4) makes every sweep read SSM; moto lacks those calls (devtools/moto_ssm.py adds them)."""
+    return (project / "chalicelib" / "snapshot" / "ssm.py").exists()
+
+
 def checks_available(project: Path) -> list[str]:
     checks = ["public-exposure"]
     if (project / "chalicelib" / "checks" / "idle.py").exists():
@@ -44,6 +49,15 @@ def bench_size(size: int, args: argparse.Namespace, out: Path) -> dict[str, Any]
 
     from devtools.embedded_aws import free_port
 
+    ssm = reads_ssm(args.warden_dir)
+    if ssm:
+        from devtools import moto_ssm
+
+        moto_ssm.install()
+        moto_ssm.FLEET.reset()
+        # Every instance is managed, Online and patched: the patch checks find nothing, and their reads
+        # (what any sweep pays for them) succeed as in AWS instead of failing on moto's missing calls.
+        moto_ssm.FLEET.manage_every_instance()
     work = out / f"n{size}"
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -95,7 +109,7 @@ def bench_size(size: int, args: argparse.Namespace, out: Path) -> dict[str, Any]
             requests.post(f"{moto_url}/moto-api/reset", timeout=60)  # moto's state is per process
         finally:
             server.stop()
-    return report.summarise(size, per_day, args.latency_ms, checks, truth, runs)
+    return report.summarise(size, per_day, args.latency_ms, checks, truth, runs, ssm=ssm)
 
 
 def main(argv: list[str] | None = None) -> int:
