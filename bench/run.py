@@ -47,6 +47,7 @@ def bench_size(size: int, args: argparse.Namespace, out: Path) -> dict[str, Any]
     import requests
     from moto.server import ThreadedMotoServer
 
+    from bench import moto_bench
     from devtools.embedded_aws import free_port
 
     ssm = reads_ssm(args.warden_dir)
@@ -70,7 +71,8 @@ def bench_size(size: int, args: argparse.Namespace, out: Path) -> dict[str, Any]
         cloudwatch = session.client("cloudwatch", endpoint_url=moto_url)
         per_day = args.points_per_day or (24 if size <= HOURLY_UP_TO else 1)
         print(f"[n={size}] seeding ({per_day} datapoint(s) a day) ...", flush=True)
-        fleet = seed_fleet(ec2, cloudwatch, size, points_per_day=per_day)
+        with moto_bench.fast_seeding():
+            fleet = seed_fleet(ec2, cloudwatch, size, points_per_day=per_day)
         fleet.write(work / "truth.json")
         truth = fleet.truth()
         print(f"[n={size}] seeded in {sum(fleet.timings.values()):.0f} s: {fleet.timings}", flush=True)

@@ -95,11 +95,12 @@ def test_indexed_cloudwatch_answers_as_stock_moto(cloudwatch):
     assert any(r["Values"] for r in stock[0]) and any(stock[1])
 
 
-def test_describe_instances_without_max_results_is_answered_whole():
+def test_describe_instances_without_max_results_is_answered_whole_with_the_same_tags():
     with mock_aws():
         ec2 = boto3.client("ec2", region_name="us-east-1")
+        tags = [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "x"}, {"Key": "Owner", "Value": "y"}]}]
         for _ in range(105):
-            ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)
+            ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, TagSpecifications=tags)
         stock = ec2.describe_instances()
         moto_bench.install()
         try:
@@ -111,3 +112,5 @@ def test_describe_instances_without_max_results_is_answered_whole():
     assert (len(stock["Reservations"]), "NextToken" in stock) == (100, True)
     assert (len(whole["Reservations"]), "NextToken" in whole) == (105, False)
     assert (len(paged["Reservations"]), "NextToken" in paged) == (50, True)
+    # and with the same tags
+    assert whole["Reservations"][:100] == stock["Reservations"]
