@@ -10,13 +10,14 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.utils import parse_timestamp
 
 
 class DeadlineExceeded(BotoCoreError):
@@ -84,7 +85,26 @@ def _botocore_session() -> botocore.session.Session:
         _LOADER.append(session.get_component("data_loader"))
     else:
         session.register_component("data_loader", _LOADER[0])
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_parse_timestamp)
     return session
+
+
+def _parse_timestamp(value: Any) -> Any:
+    """botocore's timestamp parser without dateutil on the shapes AWS sends (ISO 8601, epoch seconds).
+
+    dateutil costs ~35 us a timestamp; a 10,000-instance sweep parses ~400,000 (GetMetricData's
+    Timestamps): measured (bench/), 14.7 s of CPU with botocore's parser, 8.5 s with this one.
+    Anything else (RFC 822 dates, naive times) goes to botocore's parser as before."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    return parse_timestamp(value)
 
 
 class AwsClients:
@@ -185,7 +205,9 @@ class AwsClients:
                 if service in self._own_identity:  # the function's own identity, next to a role's
                     session = boto3.session.Session(botocore_session=_botocore_session())
                 else:
-                    session = self._session or boto3.session.Session()
+                    # One loader for every client: a session of its own per service would parse
+                    # botocore's endpoints.json (~7 MB of objects) and models again each time.
+                    session = self._session or boto3.session.Session(botocore_session=_botocore_session())
                 kwargs: dict[str, Any] = {"config": self._config}
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
