@@ -5,6 +5,7 @@ Raw EC2 dicts are turned into model objects page by page and never leave this mo
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -94,23 +95,31 @@ def _instance(raw: dict[str, Any], region: str, account: str) -> Instance:
         state=(raw.get("State") or {}).get("Name", "unknown"),
         account=account,
         region=region,
-        instance_type=raw.get("InstanceType", ""),
-        image_id=raw.get("ImageId", ""),
-        vpc_id=raw.get("VpcId"),
-        subnet_id=raw.get("SubnetId"),
+        instance_type=_shared(raw.get("InstanceType", "")),
+        image_id=_shared(raw.get("ImageId", "")),
+        vpc_id=_shared(raw.get("VpcId")),
+        subnet_id=_shared(raw.get("SubnetId")),
         launch_time=raw.get("LaunchTime"),
-        tags={t["Key"]: t.get("Value", "") for t in raw.get("Tags", []) if "Key" in t},
+        tags={_shared(t["Key"]): _shared(t.get("Value", "")) for t in raw.get("Tags", []) if "Key" in t},
         network_interfaces=enis,
         public_ip=raw.get("PublicIpAddress"),
-        security_group_ids=tuple(g["GroupId"] for g in raw.get("SecurityGroups", []) if "GroupId" in g),
-        platform=raw.get("Platform"),
-        metadata_http_tokens=(raw.get("MetadataOptions") or {}).get("HttpTokens"),
+        security_group_ids=tuple(_shared(g["GroupId"]) for g in raw.get("SecurityGroups", []) if "GroupId" in g),
+        platform=_shared(raw.get("Platform")),
+        metadata_http_tokens=_shared((raw.get("MetadataOptions") or {}).get("HttpTokens")),
         iam_instance_profile_arn=(raw.get("IamInstanceProfile") or {}).get("Arn"),
         volume_ids=tuple(
             m["Ebs"]["VolumeId"] for m in raw.get("BlockDeviceMappings", []) if "VolumeId" in (m.get("Ebs") or {})
         ),
         state_transition_reason=raw.get("StateTransitionReason") or "",
     )
+
+
+def _shared(value: Any) -> Any:
+    """One string object for a value that many instances repeat (type, image, subnet, group, tag).
+
+    The XML parser makes a new string for every occurrence; shared, 10,000 instances hold ~6 MB
+    less (bench/: the sweep must fit a 128 MB Lambda)."""
+    return sys.intern(value) if isinstance(value, str) else value
 
 
 def _network_interface(raw: dict[str, Any]) -> NetworkInterface:
@@ -121,7 +130,7 @@ def _network_interface(raw: dict[str, Any]) -> NetworkInterface:
     return NetworkInterface(
         id=raw.get("NetworkInterfaceId", ""),
         device_index=int((raw.get("Attachment") or {}).get("DeviceIndex", 0)),
-        group_ids=tuple(g["GroupId"] for g in raw.get("Groups", []) if "GroupId" in g),
+        group_ids=tuple(_shared(g["GroupId"]) for g in raw.get("Groups", []) if "GroupId" in g),
         private_ip=raw.get("PrivateIpAddress"),
         public_ip=public_ip,
         public_ip_is_elastic=is_elastic,
