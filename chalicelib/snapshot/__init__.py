@@ -11,7 +11,7 @@ from datetime import datetime
 from ..apply.securityhub import SecurityHubAdapter
 from ..clients import AWS_ERRORS, AwsClients
 from ..clients import aws_error_message as _aws_message
-from ..model import Instance, PriorFinding, ReadError, SecurityGroup, Snapshot
+from ..model import CheckName, Instance, PriorFinding, ReadError, SecurityGroup, Snapshot
 from ..scope import Scope
 from ..settings import Settings
 from . import ec2 as ec2_reads
@@ -42,10 +42,16 @@ def take_snapshot(
     missing = tuple(sorted(scope.instance_ids - {i.id for i in instances}))
 
     groups, complete = _read_groups(scope, clients, instances, errors)
-    usage = read_usage_facet(clients, instances, now, usage_days, errors)
+    # A facet is read only for the checks that run (WARDEN_CHECKS): its calls are the sweep's cost.
+    checks = set((settings or Settings()).checks)
+    usage = read_usage_facet(clients, instances, now, usage_days, errors) if CheckName.IDLE in checks else None
     launch = read_launch_facets(scope, clients, instances, groups, settings or Settings(), errors)
 
-    ssm_info, patch_states, patch_runs = read_ssm_facets(scope, clients, instances, errors)  # patch loop
+    ssm_info, patch_states, patch_runs = (
+        read_ssm_facets(scope, clients, instances, errors)  # patch loop
+        if checks & {CheckName.SSM_UNMANAGED, CheckName.PATCH_NONCOMPLIANT, CheckName.ENVIRONMENT_DRIFT}
+        else (None, None, {})
+    )
 
     prior: dict[str, PriorFinding] | None = None
     if read_prior:

@@ -16,6 +16,8 @@ so the idle check reports it as not evaluated instead of guessing."""
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -64,55 +66,68 @@ def read_usage_facet(
 
 def read_daily_usage(cloudwatch: Any, instance_ids: Sequence[str], now: datetime, days: int) -> UsageRead:
     start, end = usage_window(now, days)
-    queries: list[dict[str, Any]] = []
-    owners: dict[str, tuple[str, str]] = {}  # query id -> (instance id, DayUsage field)
-    for instance_id in instance_ids:
-        for field_name, metric, stat in METRICS:
-            query_id = f"q{len(queries)}"
-            owners[query_id] = (instance_id, field_name)
-            queries.append(_query(query_id, instance_id, metric, stat))
+    # Query n is metric n % 3 of instance n // 3. Queries are built one call at a time and each call's
+    # answers are folded at once into flat arrays (NaN: no datapoint), so a 10,000-instance sweep holds
+    # 500 queries and their answers rather than 30,000 of each: ~40 MB less at its peak (bench/).
+    width = len(METRICS)
+    total = len(instance_ids) * width
+    values = [array("d", [math.nan]) * (len(instance_ids) * days) for _ in METRICS]
+
+    def owner(query_id: str) -> tuple[int, int]:  # (instance index, metric index)
+        return divmod(int(query_id[1:]), width)
 
     out = UsageRead()
-    series: dict[str, dict[int, float]] = {}  # query id -> day index -> value
     bad_status: dict[str, set[str]] = {}  # StatusCode (or "missing") -> instances it left unread
-    for chunk_start in range(0, len(queries), MAX_QUERIES_PER_CALL):
-        chunk = queries[chunk_start : chunk_start + MAX_QUERIES_PER_CALL]
+    for chunk_start in range(0, total, MAX_QUERIES_PER_CALL):
+        chunk = []
+        for n in range(chunk_start, min(total, chunk_start + MAX_QUERIES_PER_CALL)):
+            _, metric, stat = METRICS[n % width]
+            chunk.append(_query(f"q{n}", instance_ids[n // width], metric, stat))
+        series: dict[str, dict[int, float]] = {}  # query id -> day index -> value, this call's only
         try:
             statuses = _call(cloudwatch, chunk, start, end, series, out.errors)
         except AWS_ERRORS as exc:
-            failed = {owners[q["Id"]][0] for q in chunk}
+            failed = {instance_ids[owner(q["Id"])[0]] for q in chunk}
             out.failed_ids |= failed
             out.errors.append(ReadError(WHERE, f"{aws_error_message(exc)}: {len(failed)} instance(s) not evaluated"))
             continue
         for query in chunk:
             status = statuses.get(query["Id"], "missing")
             if status != "Complete":  # PartialData after the last page, InternalError, Forbidden
-                bad_status.setdefault(status, set()).add(owners[query["Id"]][0])
+                bad_status.setdefault(status, set()).add(instance_ids[owner(query["Id"])[0]])
+        for query_id, points in series.items():
+            instance, metric_index = owner(query_id)
+            for index, value in points.items():
+                values[metric_index][instance * days + index] = value
     for status, ids in sorted(bad_status.items()):
         out.failed_ids |= ids
         out.errors.append(ReadError(WHERE, f"query status {status}: {len(ids)} instance(s) not evaluated"))
 
-    values: dict[str, dict[str, dict[int, float]]] = {}
-    for query_id, points in series.items():
-        instance_id, field_name = owners[query_id]
-        values.setdefault(instance_id, {})[field_name] = points
-    for instance_id in instance_ids:
+    day_starts = [start + timedelta(days=index) for index in range(days)]
+    by_field = {field_name: values[m] for m, (field_name, _, _) in enumerate(METRICS)}
+    cpu, net_in, net_out = by_field["cpu_percent"], by_field["network_in_bytes"], by_field["network_out_bytes"]
+    for instance, instance_id in enumerate(instance_ids):
         if instance_id in out.failed_ids:
             continue
-        metrics = values.get(instance_id, {})
+        base = instance * days
         out.usage[instance_id] = DailyUsage(
             instance_id=instance_id,
             days=tuple(
                 DayUsage(
-                    start=start + timedelta(days=index),
-                    cpu_percent=metrics.get("cpu_percent", {}).get(index),
-                    network_in_bytes=metrics.get("network_in_bytes", {}).get(index),
-                    network_out_bytes=metrics.get("network_out_bytes", {}).get(index),
+                    start=day_starts[index],
+                    cpu_percent=_value(cpu, base + index),
+                    network_in_bytes=_value(net_in, base + index),
+                    network_out_bytes=_value(net_out, base + index),
                 )
                 for index in range(days)
             ),
         )
     return out
+
+
+def _value(series: array, at: int) -> float | None:
+    found = series[at]
+    return None if math.isnan(found) else found
 
 
 def _query(query_id: str, instance_id: str, metric: str, stat: str) -> dict[str, Any]:

@@ -100,10 +100,9 @@ def test_sweep_calls_stay_within_pages(ec2, clients):
     assert report["api_calls"]["ec2:DescribeInstances"] == 2
     assert report["api_calls"]["ec2:DescribeSecurityGroups"] <= -(-groups // 1000)
     assert sum(v for k, v in report["api_calls"].items() if k.startswith("ec2:")) == 3
-    # Patch loop: ceil(1001/50) DescribeInstanceInformation and as many patch-state reads (all managed)
-    assert report["api_calls"]["ssm:DescribeInstanceInformation"] == 21
-    # plus GetMetricData for the idle check: 3 queries an instance, 500 a call (issue 3)
-    assert report["api_calls"]["cloudwatch:GetMetricData"] == -(-3 * 1001 // 500) == 7
+    # and nothing else: the SSM and CloudWatch facets are read only when a check that needs them runs
+    # (public-exposure alone here; the idle and patch flows count their own GetMetricData and SSM calls)
+    assert set(report["api_calls"]) == {"ec2:DescribeInstances", "ec2:DescribeSecurityGroups"}
 
 
 def test_authorize_event_scopes_only_the_instances_using_the_group(ec2, clients):
