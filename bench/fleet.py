@@ -101,6 +101,8 @@ class Fleet:
     groups: dict[str, str] = field(default_factory=dict)  # name -> id
     instances: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> facts
     timings: dict[str, float] = field(default_factory=dict)
+    volumes: int = 0
+    images: int = 1
 
     def truth(self) -> dict[str, Any]:
         running = [i for i, f in self.instances.items() if f["state"] == "running"]
@@ -110,6 +112,8 @@ class Fleet:
             "until": self.until,
             "security_groups": len(self.groups) + 1,  # the VPC's default group too
             "running": len(running),
+            "volumes": self.volumes,
+            "images": self.images,
             "exposed": sorted(i for i, f in self.instances.items() if f["exposed"]),
             "idle": sorted(i for i, f in self.instances.items() if f["idle"]),
             "instances": self.instances,
@@ -213,6 +217,7 @@ def seed_fleet(ec2: Any, cloudwatch: Any, size: int, *, points_per_day: int = 24
     for batch in _chunks(to_stop, 100):
         ec2.stop_instances(InstanceIds=batch)
     fleet.timings["stop"] = time.perf_counter() - started
+    fleet.volumes = sum(len(p["Volumes"]) for p in ec2.get_paginator("describe_volumes").paginate())
 
     started = time.perf_counter()
     until = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)

@@ -50,7 +50,7 @@ def bench_size(size: int, args: argparse.Namespace, out: Path) -> dict[str, Any]
     from bench import moto_bench
     from devtools.embedded_aws import free_port
 
-    ssm = reads_ssm(args.warden_dir)
+    ssm = reads_ssm(args.warden_dir) and "ec2-warden-all" in args.tools
     if ssm:
         from devtools import moto_ssm
 
@@ -95,7 +95,16 @@ def bench_size(size: int, args: argparse.Namespace, out: Path) -> dict[str, Any]
                         coverage=not args.c7n_no_coverage,
                     )
                 else:
-                    run = run_warden(args.python, proxy.url, REGION, checks, work, args.timeout, args.warden_dir)
+                    run = run_warden(
+                        args.python,
+                        proxy.url,
+                        REGION,
+                        checks,
+                        work,
+                        args.timeout,
+                        args.warden_dir,
+                        all_checks=tool == "ec2-warden-all",
+                    )
                 run.calls = proxy.counts()
                 run.server_s = proxy.upstream_seconds()
                 runs.append(run)
@@ -111,14 +120,18 @@ def bench_size(size: int, args: argparse.Namespace, out: Path) -> dict[str, Any]
             requests.post(f"{moto_url}/moto-api/reset", timeout=60)  # moto's state is per process
         finally:
             server.stop()
-    return report.summarise(size, per_day, args.latency_ms, checks, truth, runs, ssm=ssm)
+    return report.summarise(size, per_day, args.latency_ms, checks, truth, runs)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="ec2-warden vs Cloud Custodian on one seeded fleet")
     parser.add_argument("--sizes", default="1000", help="comma-separated fleet sizes (default 1000)")
     parser.add_argument("--latency-ms", type=float, default=30.0, help="added per AWS call (default 30)")
-    parser.add_argument("--tools", default="c7n,ec2-warden", help="run in this order")
+    parser.add_argument(
+        "--tools",
+        default="c7n,ec2-warden,ec2-warden-all",
+        help="run in this order; ec2-warden runs the compared checks, ec2-warden-all every check it has",
+    )
     parser.add_argument("--points-per-day", type=int, default=0, help="24 or 1 (default: 24 up to 1,000 instances)")
     parser.add_argument("--custodian", type=Path, default=default_custodian())
     parser.add_argument("--python", default=default_python(), help="the interpreter that runs ec2-warden")

@@ -110,18 +110,31 @@ def run_custodian(
 
 
 def run_warden(
-    python: str, endpoint: str, region: str, checks: list[str], work: Path, timeout: float, project: Path = ROOT
+    python: str,
+    endpoint: str,
+    region: str,
+    checks: list[str],
+    work: Path,
+    timeout: float,
+    project: Path = ROOT,
+    *,
+    all_checks: bool = False,
 ) -> ToolRun:
+    """The audit sweep: with WARDEN_CHECKS set to the compared checks (the same job as c7n's), or with
+    every check it has (`all_checks`: the sweep as deployed by default)."""
+    name = "ec2-warden-all" if all_checks else "ec2-warden"
     argv = [python, "-m", "chalicelib", "sweep", "--mode", "audit", "--format", "json"]
     argv += ["--endpoint-url", endpoint, "--region", region]
     env = aws_env(endpoint, region)
     env["WARDEN_MODE"] = "audit"
-    wall, cpu, rss, code = measure(argv, env, work / "warden.json", work / "warden.stderr", timeout, cwd=project)
-    run = ToolRun("ec2-warden", wall, cpu, rss, code)
+    env["WARDEN_CHECKS"] = "all" if all_checks else ",".join(checks)
+    out, err = work / f"{name}.json", work / f"{name}.stderr"
+    wall, cpu, rss, code = measure(argv, env, out, err, timeout, cwd=project)
+    run = ToolRun(name, wall, cpu, rss, code)
     try:
-        report: dict[str, Any] = json.loads((work / "warden.json").read_text())
+        report: dict[str, Any] = json.loads(out.read_text())
     except json.JSONDecodeError:
-        run.note = (work / "warden.stderr").read_text()[-500:]
+        run.note = err.read_text()[-500:]
         return run
     for check in checks:
         run.flagged[check] = {f["resource_id"] for f in report["findings"] if f["check"] == WARDEN_CHECK[check]}
