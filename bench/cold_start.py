@@ -186,8 +186,13 @@ def main() -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
 
+    from devtools import moto_ssm
     from devtools.slack_sink import SlackSink
 
+    # The patch loop reads SSM's managed instances, which moto lacks: answer them as AWS would for an
+    # instance SSM manages (devtools/moto_ssm.py), so the first event does its whole work.
+    moto_ssm.install()
+    moto_ssm.FLEET.manage_every_instance()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
     host, port = server.get_host_and_port()

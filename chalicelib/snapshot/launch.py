@@ -52,7 +52,11 @@ def read_launch_facets(
         images = _read("ec2:DescribeImages", errors, lambda: read_images(ec2, image_ids) if image_ids else {})
 
     volume_ids = {v for i in live for v in i.volume_ids}
-    volumes = _read("ec2:DescribeVolumes", errors, lambda: read_volumes(ec2, volume_ids) if volume_ids else {})
+    volumes = _read(
+        "ec2:DescribeVolumes",
+        errors,
+        lambda: read_volumes(ec2, volume_ids, list_all=scope.is_sweep) if volume_ids else {},
+    )
 
     production = [i for i in live if claim_of(i, settings).environment is Environment.PRODUCTION] if drift else []
     vpcs: Mapping[str, VpcInfo] | None = {}

@@ -12,14 +12,21 @@ from .ec2 import FILTER_VALUES, _chunks
 VOLUME_PAGE_SIZE = 500  # DescribeVolumes' largest page
 
 
-def read_volumes(ec2: Any, volume_ids: Iterable[str]) -> dict[str, VolumeInfo]:
+def read_volumes(ec2: Any, volume_ids: Iterable[str], *, list_all: bool = False) -> dict[str, VolumeInfo]:
+    """The wanted volumes. `list_all` (a sweep): page through every volume in the region, 500 a call,
+    and keep the wanted ones: ceil(volumes/500) calls instead of ceil(wanted/200) (bench/, issue 8)."""
+    wanted = set(volume_ids)
     volumes: dict[str, VolumeInfo] = {}
     paginator = ec2.get_paginator("describe_volumes")
-    for chunk in _chunks(sorted(set(volume_ids)), FILTER_VALUES):
-        for page in paginator.paginate(
-            Filters=[{"Name": "volume-id", "Values": chunk}], PaginationConfig={"PageSize": VOLUME_PAGE_SIZE}
-        ):
+    if list_all:
+        requests: list[dict[str, Any]] = [{}]
+    else:
+        requests = [{"Filters": [{"Name": "volume-id", "Values": c}]} for c in _chunks(sorted(wanted), FILTER_VALUES)]
+    for request in requests:
+        for page in paginator.paginate(**request, PaginationConfig={"PageSize": VOLUME_PAGE_SIZE}):
             for raw in page.get("Volumes", []):
+                if raw.get("VolumeId") not in wanted:
+                    continue
                 volume = VolumeInfo(
                     id=raw["VolumeId"],
                     encrypted=bool(raw.get("Encrypted", False)),
