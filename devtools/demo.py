@@ -6,6 +6,8 @@ prints what a person wants to see. Nothing here is deployed; chalicelib imports 
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,6 +25,7 @@ from .demo_patch import patch_story
 from .embedded_aws import fake_credentials, moto_server, patched_environ
 from .fleet import SeededFleet, base_network, launch, make_group, tcp
 from .idle_demo import idle_story
+from .moto_dynamodb import create_lease_table
 from .slack_sink import SlackSink
 
 REGION = "us-east-1"
@@ -73,10 +76,12 @@ def run_demo(out: TextIO) -> int:
         fake_credentials(),
         moto_server() as endpoint,
         SlackSink() as sink,
-        _demopatched_environ(endpoint, sink.url),
+        _demo_environment(endpoint, sink.url),
         _handlers() as invoke,
     ):
         ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
+        # What infra/state.yaml deploys: the prod stage takes a per-instance lease before it patches or stops.
+        create_lease_table(boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint), _lease_table("prod"))
         ctx = DemoContext(endpoint=endpoint, out=out, fleet=base_network(ec2), invoke=invoke, ec2=ec2, sink=sink)
         ctx.say(f"ec2-warden demo: embedded AWS (moto) at {endpoint}, region {REGION}, stage dev (mode notify)")
         for story in STORIES:
@@ -210,6 +215,11 @@ def _security_hub_summary(ctx: DemoContext) -> None:
         ctx.say(f"   {state:<16} {count}")
 
 
+def _lease_table(stage: str) -> str:
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    return str(config["stages"][stage]["environment_variables"]["LEASE_TABLE"])
+
+
 def _scheduled_event() -> dict[str, Any]:
     return {
         "version": "0",
@@ -225,7 +235,7 @@ def _scheduled_event() -> dict[str, Any]:
 
 
 @contextmanager
-def _demopatched_environ(endpoint: str, slack_url: str) -> Iterator[None]:
+def _demo_environment(endpoint: str, slack_url: str) -> Iterator[None]:
     """boto3 honours AWS_ENDPOINT_URL, so the handlers reach the embedded AWS with no code change;
     the Slack webhook is the local sink; EMF metrics are not the demo reader's business."""
     values = {
@@ -252,6 +262,10 @@ def _handlers() -> Iterator[Callable[[str, dict[str, Any]], dict[str, Any]]]:
         lambda_timeout(PROJECT_DIR, "dev"),
         Client(warden_app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client,
     ):
+        # The stage logs every decision at INFO (as it should in Lambda); the demo's reader wants the
+        # story, so the log handler shows warnings and errors only.
+        for handler in logging.getLogger("ec2-warden").handlers:
+            handler.setLevel(logging.WARNING)
 
         def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
             return client.lambda_.invoke(function, event).payload
