@@ -475,6 +475,7 @@ class Report:
                     "done": a.done,
                     "error": a.error,
                     "reason": a.reason,
+                    "failed_ids": list(a.failed_ids),
                 }
                 for a in self.actions
             ],

@@ -108,3 +108,14 @@ def test_the_plan_does_not_depend_on_the_order_of_results():
     two = plan_actions([result(list(reversed(findings)))], snapshot([], [], prior={}), SETTINGS, NOW)
     assert one == two
     assert [f.severity for f in one.findings] == [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM]
+
+
+def test_the_report_names_the_resources_an_action_failed_for():
+    from chalicelib.model import ActionOutcome, Mode, Report
+
+    report = Report(mode=Mode.NOTIFY, trigger="sweep", account=ACCOUNT, region=REGION)
+    report.actions.append(
+        ActionOutcome(ActionKind.IMPORT_FINDINGS, ("a", "b"), done=True, error="1 of 2 failed", failed_ids=("b",))
+    )
+    (action,) = report.to_dict()["actions"]
+    assert action["failed_ids"] == ["b"] and action["done"] is True
