@@ -76,6 +76,7 @@ def test_state_change_handler_posts_to_slack_and_emits_emf(
         "done": True,
         "error": None,
         "reason": f"announce new CRITICAL public-exposure on {instance}",
+        "failed_ids": [],
     }
     # AND the run's metrics went to stdout as EMF in the configured namespace
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
