@@ -16,6 +16,7 @@ from typing import Any
 from ..model import CheckName, CheckResult, Finding, Instance, PatchRun, PatchState, Severity, Snapshot
 from ..patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
 from ..settings import Settings
+from .gaps import count_skipped
 
 # AWS-RunPatchBaseline's default execution timeout is 2 h; with delivery, a run that has not reported
 # a patch operation 3 h after it was requested has failed or never ran.
@@ -48,20 +49,20 @@ def detect_patch_noncompliant(snapshot: Snapshot, settings: Settings, now: datet
     for instance in snapshot.instances:
         if instance.state != "running":
             # Its patch state is as it was; it is judged again when it runs (and patched on start).
-            _count(skipped, f"not running ({instance.state})")
+            count_skipped(skipped, f"not running ({instance.state})")
             continue
         if snapshot.ssm_info is None or (instance.id in snapshot.ssm_info and snapshot.patch_states is None):
             not_evaluated.add(instance.id)
             continue
         if instance.id not in snapshot.ssm_info:
-            _count(skipped, "not managed by SSM (see ssm-unmanaged)")
+            count_skipped(skipped, "not managed by SSM (see ssm-unmanaged)")
             continue
         assert snapshot.patch_states is not None
         state = snapshot.patch_states.get(instance.id)
         run = snapshot.patch_runs.get(instance.id)
         young = instance.launch_time is not None and now - instance.launch_time < grace
         if state is None and young and (run is None or not run.failed):
-            _count(skipped, "awaiting its first patch scan")
+            count_skipped(skipped, "awaiting its first patch scan")
             continue
         problems = patch_problems(state, settings, now)
         run_problem = _run_problem(instance, state, run, now)
@@ -201,7 +202,3 @@ def _raised(severity: Severity) -> Severity:
     order = list(Severity)
     up = order[min(order.index(severity) + 1, len(order) - 1)]
     return up if up.rank >= Severity.HIGH.rank else Severity.HIGH
-
-
-def _count(skipped: dict[str, int], reason: str) -> None:
-    skipped[reason] = skipped.get(reason, 0) + 1

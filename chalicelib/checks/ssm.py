@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot, SsmInstanceInfo
 from ..patch_tag import is_production
 from ..settings import Settings
+from .gaps import count_skipped
 
 REMEDIATION = (
     "Give the instance what SSM Agent needs to register: an instance profile whose role has the "
@@ -27,7 +28,7 @@ def detect_ssm_unmanaged(snapshot: Snapshot, settings: Settings, now: datetime) 
     for instance in snapshot.instances:
         if instance.state != "running":
             # A stopped agent cannot ping; the instance is judged again when it runs.
-            _count(skipped, f"not running ({instance.state})")
+            count_skipped(skipped, f"not running ({instance.state})")
             passed.add(instance.id)
             continue
         if snapshot.ssm_info is None:
@@ -39,7 +40,7 @@ def detect_ssm_unmanaged(snapshot: Snapshot, settings: Settings, now: datetime) 
             continue
         # EC2 resets LaunchTime on every start, so a restarted instance gets the grace again.
         if instance.launch_time is None or now - instance.launch_time < grace:
-            _count(skipped, "within the SSM registration grace")
+            count_skipped(skipped, "within the SSM registration grace")
             continue
         findings.append(_finding(instance, info, settings, now))
     return CheckResult(
@@ -99,7 +100,3 @@ def _age(delta: timedelta) -> str:
     if hours >= 1:
         return f"{hours} h"
     return f"{int(delta.total_seconds() // 60)} min"
-
-
-def _count(skipped: dict[str, int], reason: str) -> None:
-    skipped[reason] = skipped.get(reason, 0) + 1
