@@ -1,13 +1,15 @@
-"""ec2-warden's Lambda handlers. Each parses nothing itself: it hands the event to chalicelib."""
+"""ec2-warden's Lambda handlers. Each parses nothing itself: it hands the event to chalicelib.
+
+Chalice deploys this one file as five functions, and each pays for what the module imports at
+its cold start. So the module imports only what registering the handlers needs (Chalice, the
+logger, the event constants); each handler imports the pipeline it runs on its first event, and
+then keeps it (bench/cold_start.py measures both parts)."""
 
 import functools
 import os
 
-from aws_lambda_powertools import Tracer
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib.entry import handle_event
-from chalicelib.fanout_entry import handle_scheduled_sweep, handle_sweep_messages
 from chalicelib.log import logger
 from chalicelib.scope import (
     CLOUDTRAIL_DETAIL_TYPE,
@@ -19,16 +21,25 @@ from chalicelib.scope import (
     STATE_CHANGE_DETAIL_TYPE,
     STATES_HANDLED,
 )
+from chalicelib.tracing import tracing_enabled
 
 # configure_logs=False: Chalice would add a plain stdout handler to the "ec2-warden" logger, which is
 # also Powertools' logger, and every line would be printed twice.
 app = Chalice(app_name="ec2-warden", configure_logs=False)
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(correlation_id_path="id")))
-# X-Ray, botocore only: 15-35 ms of cold start (bench/cold_start.py). Patching everything costs 2-4x
-# that, and would trace the Slack webhook request, secret URL included. Off outside Lambda; the
-# report is not put in traces.
-tracer = Tracer(service="ec2-warden", patch_modules=("botocore",))
-app.register_middleware(ConvertToMiddleware(functools.partial(tracer.capture_lambda_handler, capture_response=False)))
+# X-Ray subsegments for each AWS call (Powertools Tracer, botocore only: patching everything would
+# trace the Slack webhook request, secret URL included). Off unless asked for with
+# POWERTOOLS_TRACE_DISABLED=false: the X-Ray SDK builds two botocore clients when it is imported,
+# ~100 ms of every cold start (bench/cold_start.py). Lambda's own trace of each invocation needs no
+# SDK. The report is not put in traces.
+tracer = None
+if tracing_enabled(os.environ):
+    from aws_lambda_powertools import Tracer
+
+    tracer = Tracer(service="ec2-warden", patch_modules=("botocore",))
+    app.register_middleware(
+        ConvertToMiddleware(functools.partial(tracer.capture_lambda_handler, capture_response=False))
+    )
 
 # The schedule is fixed when the app is loaded: `chalice package/deploy` loads it with the stage's
 # environment variables set, so SWEEP_SCHEDULE in .chalice/config.json picks the rate per stage.
@@ -46,6 +57,8 @@ FANOUT_QUEUE_NAME = os.environ.get("FANOUT_QUEUE_NAME", "ec2-warden-fanout")
     name="on_ec2_api_call",
 )
 def on_ec2_api_call(event):
+    from chalicelib.entry import handle_event
+
     return handle_event(event.to_dict(), event.context)
 
 
@@ -58,6 +71,8 @@ def on_ec2_api_call(event):
     name="on_instance_state_change",
 )
 def on_instance_state_change(event):
+    from chalicelib.entry import handle_event
+
     return handle_event(event.to_dict(), event.context)
 
 
@@ -71,6 +86,8 @@ def on_instance_state_change(event):
     name="on_patch_command",
 )
 def on_patch_command(event):
+    from chalicelib.entry import handle_event
+
     return handle_event(event.to_dict(), event.context)
 
 
@@ -78,6 +95,8 @@ def on_patch_command(event):
 def sweep(event):
     # Sweeps its own account and region, or, with FANOUT_QUEUE_URL set, sends one message per
     # account x region to the fan-out queue for sweep_worker.
+    from chalicelib.fanout_entry import handle_scheduled_sweep
+
     return handle_scheduled_sweep(event.to_dict(), event.context)
 
 
@@ -86,4 +105,6 @@ def sweep(event):
 # chalicelib/fanout_entry.py and docs/DEPLOY.md (Chalice cannot set ReportBatchItemFailures).
 @app.on_sqs_message(queue=FANOUT_QUEUE_NAME, batch_size=1, maximum_concurrency=20, name="sweep_worker")
 def sweep_worker(event):
+    from chalicelib.fanout_entry import handle_sweep_messages
+
     return handle_sweep_messages([record.to_dict() for record in event], event.context)

@@ -1,8 +1,12 @@
-"""boto3 clients, built lazily, with bounded retries and a count of every AWS call they make.
+"""botocore clients, built lazily, with bounded retries and a count of every AWS call they make.
 
 The count is ec2-warden's own measure of its cost: `api_calls` in every report is read from it.
-boto3 honours AWS_ENDPOINT_URL, so an embedded AWS needs no code here; `endpoint_url` is for the
-CLI's --endpoint-url and for tests."""
+botocore honours AWS_ENDPOINT_URL, so an embedded AWS needs no code here; `endpoint_url` is for the
+CLI's --endpoint-url and for tests.
+
+botocore, not boto3: boto3 adds nothing to a client but its import (s3transfer and the resource
+layer, ~10-20 ms of cold start), and its clients are these same botocore clients. Every client
+reads the trimmed service models of chalicelib/models/ (service_models.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
+
+from .service_models import use_trimmed_models
 
 
 class DeadlineExceeded(BotoCoreError):
@@ -79,44 +84,16 @@ def _botocore_session() -> botocore.session.Session:
 
     Each new session otherwise re-reads and parses the service models: measured here, building
     the ec2 and securityhub clients of a fresh session takes ~0.55 s, with a shared loader ~0.05 s,
-    for every fan-out message of a member account."""
+    for every fan-out message of a member account. The loader reads chalicelib/models/ first."""
     session = botocore.session.get_session()
     if not _LOADER:
-        _LOADER.append(_without_documentation(session.get_component("data_loader")))
+        loader = session.get_component("data_loader")
+        use_trimmed_models(loader)
+        _LOADER.append(loader)
     else:
         session.register_component("data_loader", _LOADER[0])
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_parse_timestamp)
     return session
-
-
-def _without_documentation(loader: Any) -> Any:
-    """The loader, dropping the documentation text from each service model it loads.
-
-    botocore keeps every model it loads for the life of the process, and two thirds of the EC2
-    model is documentation that only help() reads: ~7 MB of a 10,000-instance sweep's peak (bench/).
-    The model is stripped in place, in the loader's own cache."""
-    load = loader.load_service_model
-
-    def load_service_model(service_name: str, type_name: str, api_version: str | None = None) -> Any:
-        model = load(service_name, type_name, api_version)
-        if type_name == "service-2":
-            _strip_documentation(model)
-        return model
-
-    loader.load_service_model = load_service_model
-    return loader
-
-
-def _strip_documentation(node: Any) -> None:
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if "documentation" in item:
-                item["documentation"] = ""
-            stack.extend(v for v in item.values() if isinstance(v, dict | list))
-        elif isinstance(item, list):
-            stack.extend(v for v in item if isinstance(v, dict | list))
 
 
 def _parse_timestamp(value: Any) -> Any:
@@ -149,7 +126,7 @@ class AwsClients:
         region: str,
         *,
         endpoint_url: str | None = None,
-        session: boto3.session.Session | None = None,
+        session: botocore.session.Session | None = None,
         max_attempts: int = 5,
         counter: ApiCallCounter | None = None,
         clients: dict[str, Any] | None = None,
@@ -185,19 +162,14 @@ class AwsClients:
         findings_account: str | None = None,
         home: AwsClients | None = None,
     ) -> AwsClients:
-        """Clients that act as an assumed role (another account): a boto3 session of its own, so
+        """Clients that act as an assumed role (another account): a botocore session of its own, so
         nothing of the function's own identity is mixed in, and their own call count.
 
         `own_identity_for` names services that stay with the function's own identity (Security
         Hub when the home account receives the findings); `findings_account` is then that account.
         `home`: the function's own clients, which own() hands out."""
-        session = boto3.session.Session(
-            aws_access_key_id=credentials.access_key_id,
-            aws_secret_access_key=credentials.secret_access_key,
-            aws_session_token=credentials.session_token,
-            region_name=region,
-            botocore_session=_botocore_session(),
-        )
+        session = _botocore_session()
+        session.set_credentials(credentials.access_key_id, credentials.secret_access_key, credentials.session_token)
         clients = cls(region, endpoint_url=endpoint_url, session=session, max_attempts=max_attempts)
         clients._own_identity = frozenset(own_identity_for)
         clients._home = home
@@ -232,16 +204,14 @@ class AwsClients:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
-                if service in self._own_identity:  # the function's own identity, next to a role's
-                    session = boto3.session.Session(botocore_session=_botocore_session())
-                else:
-                    # One loader for every client: a session of its own per service would parse
-                    # botocore's endpoints.json (~7 MB of objects) and models again each time.
-                    session = self._session or boto3.session.Session(botocore_session=_botocore_session())
+                # The function's own identity (next to a role's), or this one's session. Every
+                # session shares one loader: parsing endpoints.json and the models once.
+                own = service in self._own_identity
+                session = _botocore_session() if own or self._session is None else self._session
                 kwargs: dict[str, Any] = {"config": self._config}
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
-                client = self._attach(service, session.client(service, **kwargs))
+                client = self._attach(service, session.create_client(service, **kwargs))
             return client
 
     def own(self, service: str) -> Any:

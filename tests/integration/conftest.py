@@ -33,3 +33,15 @@ def securityhub(aws: None) -> Any:
 @pytest.fixture
 def clients(aws: None) -> AwsClients:
     return AwsClients(REGION, max_attempts=2)
+
+
+# The world's clients above (boto3, botocore's full models) seed and inspect moto; `clients` is
+# the product's, which holds only the operations ec2-warden calls (chalicelib/models/).
+@pytest.fixture
+def cloudwatch(aws: None) -> Any:
+    return boto3.client("cloudwatch", region_name=REGION)
+
+
+@pytest.fixture
+def dynamodb(aws: None) -> Any:
+    return boto3.client("dynamodb", region_name=REGION)

@@ -79,7 +79,7 @@ def event_scope(*instance_ids: str) -> Scope:
 
 def run_pipeline(scope: Scope, env: Mapping[str, str], now: datetime = NOW) -> Report:
     settings = load_settings({"WARDEN_MODE": "notify", "AWS_REGION": REGION, **env})
-    return run(scope, settings, AwsClients(REGION, session=SESSION), now)
+    return run(scope, settings, AwsClients(REGION), now)
 
 
 def sweep() -> Scope:

@@ -33,9 +33,8 @@ def test_window_is_whole_days_ending_at_the_last_whole_hour():
     assert end == datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
-def test_daily_values_land_in_their_day_and_missing_days_stay_none(clients):
+def test_daily_values_land_in_their_day_and_missing_days_stay_none(clients, cloudwatch):
     # GIVEN two quiet days just before the window's end, and one datapoint outside the window
-    cloudwatch = clients.get("cloudwatch")
     put_daily_usage(cloudwatch, "i-0aaaaaaaaaaaaaaaa", [Day(cpu=3.0, network_mb=1.2), QUIET], END)
     cloudwatch.put_metric_data(
         Namespace="AWS/EC2",
@@ -49,7 +48,7 @@ def test_daily_values_land_in_their_day_and_missing_days_stay_none(clients):
         ],
     )
     # WHEN read
-    read = read_daily_usage(cloudwatch, ["i-0aaaaaaaaaaaaaaaa", "i-0bbbbbbbbbbbbbbbb"], NOW, 14)
+    read = read_daily_usage(clients.get("cloudwatch"), ["i-0aaaaaaaaaaaaaaaa", "i-0bbbbbbbbbbbbbbbb"], NOW, 14)
     # THEN the two days are the last two, with CPU averaged and network summed in + out
     days = read.usage["i-0aaaaaaaaaaaaaaaa"].days
     assert len(days) == 14 and days[0].start == START

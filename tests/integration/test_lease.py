@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 
 from chalicelib.apply.lease import LEASE_PARAM, LeaseAdapter, take_leases, with_lease
@@ -20,9 +21,9 @@ IDS = [f"i-{k:017x}" for k in range(3)]
 
 @pytest.fixture
 def dynamodb(clients):
-    client = clients.get("dynamodb")
-    create_lease_table(client, TABLE)
-    return client
+    # moto's table is created with the world's client; the lease adapter gets the product's
+    create_lease_table(boto3.client("dynamodb", region_name=clients.region), TABLE)
+    return clients.get("dynamodb")
 
 
 def keys(prefix="patch"):
@@ -30,7 +31,9 @@ def keys(prefix="patch"):
 
 
 def stored(dynamodb, key):
-    return dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": key}}).get("Item")
+    # read with the world's client: the product's holds only the calls ec2-warden makes
+    world = boto3.client("dynamodb", region_name=dynamodb.meta.region_name)
+    return world.get_item(TableName=TABLE, Key={"pk": {"S": key}}).get("Item")
 
 
 def test_the_first_run_takes_each_lease_with_one_put_item_and_a_second_run_is_refused(clients, dynamodb):

@@ -104,11 +104,11 @@ def test_throttled_patch_states_leave_the_patch_check_not_evaluated_and_resolve_
     assert "securityhub:GetFindings" in report.api_calls
 
 
-def test_a_stop_refused_for_one_instance_gives_its_lease_back_and_keeps_the_others(clients):
+def test_a_stop_refused_for_one_instance_gives_its_lease_back_and_keeps_the_others(clients, ec2, dynamodb):
     # GIVEN two instances due for a stop, one of which EC2 refuses to stop (DisableApiStop)
     moto_dynamodb.install()
-    moto_dynamodb.create_lease_table(clients.get("dynamodb"), "leases")
-    free, guarded = _launch_due(clients.ec2, "free"), _launch_due(clients.ec2, "guarded", DisableApiStop=True)
+    moto_dynamodb.create_lease_table(dynamodb, "leases")
+    free, guarded = _launch_due(ec2, "free"), _launch_due(ec2, "guarded", DisableApiStop=True)
     settings = Settings(mode=Mode.ENFORCE, region=REGION, lease_table="leases")
     action = with_lease(
         Action(ActionKind.STOP_IDLE, (free, guarded), "stop", params={"tags": {STOPPED_BY: format_time(DUE_NOW)}}),
@@ -119,8 +119,9 @@ def test_a_stop_refused_for_one_instance_gives_its_lease_back_and_keeps_the_othe
     outcome = stop_idle(action, Snapshot("123456789012", REGION, DUE_NOW, True, (), {}), clients, DUE_NOW)
     # THEN the refusal is reported for that instance only, and only its lease is given back
     assert outcome.failed_ids == (guarded,)
-    table = clients.get("dynamodb")
-    held = {i: table.get_item(TableName="leases", Key={"pk": {"S": f"stop#{i}"}}).get("Item") for i in (free, guarded)}
+    held = {
+        i: dynamodb.get_item(TableName="leases", Key={"pk": {"S": f"stop#{i}"}}).get("Item") for i in (free, guarded)
+    }
     assert held[free]["holder"] == {"S": "run-a"} and held[guarded] is None
 
 

@@ -119,9 +119,9 @@ def assert_no_flapping(reports: list[Report]) -> None:
 @pytest.fixture
 def due_for_stop(aws, ssm_manages_every_instance):
     """An idle fleet, marked by a first sweep, now past its deadline."""
-    clients = AwsClients(REGION)
-    fleet = seed_idle_fleet(clients.ec2, clients.get("cloudwatch"), until=PAST_DEADLINE + timedelta(hours=2))
-    run(sweep_scope(region=REGION), enforce(), clients, NOW)
+    world = boto3.session.Session(region_name=REGION)  # seeds moto; the sweep uses the product's clients
+    fleet = seed_idle_fleet(world.client("ec2"), world.client("cloudwatch"), until=PAST_DEADLINE + timedelta(hours=2))
+    run(sweep_scope(region=REGION), enforce(), AwsClients(REGION), NOW)
     return fleet
 
 

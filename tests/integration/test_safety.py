@@ -18,9 +18,9 @@ REGION = "us-east-1"
 NOW = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=5, second=0, microsecond=0)
 
 
-def test_every_tag_written_is_a_warden_tag_and_every_command_runs_patch_baseline(clients):
+def test_every_tag_written_is_a_warden_tag_and_every_command_runs_patch_baseline(clients, ec2, cloudwatch):
     # GIVEN an idle fleet whose instances are all managed and missing patches
-    fleet = seed_idle_fleet(clients.ec2, clients.get("cloudwatch"), until=NOW + timedelta(hours=80))
+    fleet = seed_idle_fleet(ec2, cloudwatch, until=NOW + timedelta(hours=80))
     for iid in fleet.instances.values():
         moto_ssm.FLEET.register(iid, region=REGION, patch=moto_ssm.PatchFacts(missing=3, security=1))
     sent: list[tuple[str, dict[str, Any]]] = []
