@@ -14,10 +14,11 @@ Beside it, for comparison, `import c7n.resources.ec2` in fresh processes of the 
 Python (Cloud Custodian's EC2 resource; what a c7n Lambda imports before its first call), when
 that virtualenv exists (`make bench` builds it).
 
-"with Tracer" is app.py as it is (it creates a Tracer and registers it as middleware); "without"
-is a copy of app.py with its tracer lines removed, imported in its place. The child looks like a
-Lambda to X-Ray (LAMBDA_TASK_ROOT, _X_AMZN_TRACE_ID) so the Tracer is really enabled and patches
-botocore. Segments go over UDP to 127.0.0.1:2000, where nothing listens: harmless."""
+"with Tracer" runs with POWERTOOLS_TRACE_DISABLED=false (app.py then creates a Tracer and registers
+it as middleware); "without" with POWERTOOLS_TRACE_DISABLED=true, the stages' default. The child
+looks like a Lambda to X-Ray (LAMBDA_TASK_ROOT, _X_AMZN_TRACE_ID) so the Tracer, when asked for, is
+really enabled and patches botocore. Segments go over UDP to 127.0.0.1:2000, where nothing
+listens: harmless."""
 
 from __future__ import annotations
 
@@ -40,8 +41,6 @@ PARAMETER = "/ec2-warden/slack-webhook"
 
 CHILD = r"""
 import json, os, sys, time
-if os.environ["BENCH_APP_DIR"]:
-    sys.path.insert(0, os.environ["BENCH_APP_DIR"])  # app.py without its tracer lines
 t0, c0 = time.perf_counter(), time.process_time()
 import app
 t1, c1 = time.perf_counter(), time.process_time()
@@ -76,8 +75,9 @@ print("BENCH " + json.dumps({
 TRACER_ONLY = r"""
 import json, os, sys, time
 if os.environ["BENCH_AFTER_APP"] == "1":
-    sys.path.insert(0, os.environ["BENCH_APP_DIR"])  # app.py without its tracer: what it imports anyway
-    import app
+    import app  # (tracing off) and what its first event imports
+    import chalicelib.entry
+os.environ["POWERTOOLS_TRACE_DISABLED"] = "false"  # app.py was imported without it
 t0, c0 = time.perf_counter(), time.process_time()
 from aws_lambda_powertools import Tracer
 modules = None if os.environ["BENCH_PATCH_ALL"] == "1" else ("botocore",)
@@ -174,18 +174,6 @@ def seed(endpoint: str, webhook: str, count: int) -> list[str]:
     return ids
 
 
-def app_without_tracer(into: Path) -> Path:
-    """A copy of app.py minus the lines that create or register the Tracer."""
-    source = (ROOT / "app.py").read_text(encoding="utf-8")
-    kept = [line for line in source.splitlines() if "tracer" not in line.lower()]
-    stripped = "\n".join(kept) + "\n"
-    compile(stripped, "app.py", "exec")
-    if stripped == source:
-        raise RuntimeError("app.py has no tracer lines: nothing to compare")
-    (into / "app.py").write_text(stripped, encoding="utf-8")
-    return into
-
-
 def run_child(env: dict[str, str], code: str = CHILD) -> dict:
     started = time.perf_counter()
     done = subprocess.run(
@@ -225,8 +213,7 @@ def main() -> int:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    with SlackSink() as sink, tempfile.TemporaryDirectory() as scratch:
-        stripped_dir = app_without_tracer(Path(scratch))
+    with SlackSink() as sink:
         notify_runs = 2 * args.runs if "notify" in modes else 0
         instances = seed(endpoint, sink.url, max(1, notify_runs))
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "SLACK_", "WARDEN_"))}
@@ -249,7 +236,7 @@ def main() -> int:
         # Interleaved (A B A B ...), so that a busy moment on the machine hits every variant alike.
         for _ in range(args.runs):
             for mode, tracer in variants:
-                env = dict(base, BENCH_APP_DIR="" if tracer else str(stripped_dir), WARDEN_MODE=mode)
+                env = dict(base, POWERTOOLS_TRACE_DISABLED="false" if tracer else "true", WARDEN_MODE=mode)
                 instance = instances[0] if mode == "audit" else next(next_instance)
                 env["BENCH_EVENT"] = json.dumps(state_change(instance))
                 if mode == "notify":
@@ -257,9 +244,8 @@ def main() -> int:
                 result = run_child(env)
                 if result["errors"] or (mode == "notify" and result["slack_done"] != [True]):
                     raise RuntimeError(f"the run did not do its work: {result}")
-                expected_app = ROOT / "app.py" if tracer else stripped_dir / "app.py"
-                if Path(result["app_file"]).resolve() != expected_app.resolve():
-                    raise RuntimeError(f"imported {result['app_file']}, not {expected_app}")
+                if Path(result["app_file"]).resolve() != (ROOT / "app.py").resolve():
+                    raise RuntimeError(f"imported {result['app_file']}, not this checkout's app.py")
                 if result["tracer_enabled"] is not tracer:
                     raise RuntimeError("the Tracer was not enabled as asked: the numbers would lie")
                 results[(mode, tracer)].append(result)
@@ -273,7 +259,7 @@ def main() -> int:
         creation: dict[str, list[dict]] = {label: [] for label in creation_variants}
         for _ in range(args.runs):
             for label, (after, patch_all) in creation_variants.items():
-                env = dict(base, BENCH_AFTER_APP=after, BENCH_PATCH_ALL=patch_all, BENCH_APP_DIR=str(stripped_dir))
+                env = dict(base, BENCH_AFTER_APP=after, BENCH_PATCH_ALL=patch_all, POWERTOOLS_TRACE_DISABLED="true")
                 creation[label].append(run_child(env, TRACER_ONLY))
         c7n_runs: list[dict] = []
         if args.c7n_python.exists():
