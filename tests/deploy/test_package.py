@@ -4,6 +4,7 @@ exactly the patterns app.py registers, and each stage gets its own policy file v
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from moto.events.models import EventPattern
 
 import app as chalice_app
 from chalicelib.scope import EC2_CALLS, STATES_HANDLED
+from chalicelib.service_models import MODELS_DIR, OPERATIONS
 
 from .project import FIXTURE_EVENTS, cfn_lint_problems, chalice_config, stage_policy
 
@@ -119,3 +121,13 @@ def test_each_stage_schedules_the_sweep_and_uses_its_policy_file(stage, request)
     for role in roles:
         assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [stage_policy(stage)]
         assert role["Properties"].get("ManagedPolicyArns", []) == []
+
+
+def test_the_deployment_package_carries_the_trimmed_service_models(packaged_prod) -> None:
+    # clients.py reads chalicelib/models/ first; without it in the zip every client would fall back
+    # to botocore's full models (slower cold start, same answers)
+    out, _ = packaged_prod
+    with zipfile.ZipFile(out / "deployment.zip") as package:
+        names = set(package.namelist())
+    expected = {f"chalicelib/models/{p.relative_to(MODELS_DIR)}" for p in MODELS_DIR.rglob("service-2.json")}
+    assert len(expected) == len(OPERATIONS) and expected <= names
