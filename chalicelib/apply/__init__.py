@@ -36,9 +36,9 @@ def apply_plan(
     holder = new_holder()  # this run's name on the leases it takes (apply/lease.py)
     for action in plan.actions:
         if mode not in ACTION_MODES[action.kind]:
-            outcomes.append(
-                ActionOutcome(action.kind, action.resource_ids, done=False, reason=f"{mode.value} mode: not applied")
-            )
+            # The plan's own reason stays: in audit, the report says what enforce would have done.
+            reason = f"{mode.value} mode: not applied" + (f" ({action.reason})" if action.reason else "")
+            outcomes.append(ActionOutcome(action.kind, action.resource_ids, done=False, reason=reason))
             continue
         if action.kind is ActionKind.NOTIFY_SLACK:
             slack.append(action)  # last, whatever the plan's order: messages say what the rest did

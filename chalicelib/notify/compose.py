@@ -80,7 +80,7 @@ def steps_for(finding: Finding, instance: Instance | None, outcomes: Sequence[Ac
         elif o.done:
             steps.append(_clip(f"{o.kind.value}: done. {o.reason}".strip()))
         else:
-            steps.append(_clip(f"{o.kind.value}: planned, not applied ({o.reason})."))
+            steps.append(_clip(f"{o.kind.value}: planned, {o.reason}."))  # "<mode> mode: not applied (...)"
     deadline = stop_after(instance) if instance is not None else None
     if deadline is not None:
         acted = True

@@ -57,7 +57,7 @@ def test_audit_mode_reads_only(ec2, clients, securityhub):
     report = sweep(clients, AUDIT)
     # Describe* for EC2, GetMetricData for the idle check's daily usage (issue 3)
     assert all(op.split(":")[1].startswith(("Describe", "Get")) for op in report["api_calls"])
-    assert all(a["done"] is False and a["reason"] == "audit mode: not applied" for a in report["actions"])
+    assert all(a["done"] is False and a["reason"].startswith("audit mode: not applied (") for a in report["actions"])
     assert hub_findings(securityhub) == {}
 
 

@@ -87,7 +87,9 @@ def test_audit_and_notify_print_the_marks_but_write_no_tags(clients, fleet, ec2)
         report, writes = _writes(clients, lambda mode=mode: _sweep(clients, mode))
         mark = _action(report, "mark-idle")
         assert not mark.done
-        assert mark.reason == f"{mode.value} mode: not applied"
+        # what enforce would do, with the deadline it would set
+        assert mark.reason.startswith(f"{mode.value} mode: not applied (")
+        assert format_time(NOW + timedelta(hours=72)) in mark.reason
         assert mark.resource_ids == (fleet.instances["forgotten-lab-box"],)
         assert "ec2:CreateTags" not in writes
     assert IDLE_SINCE not in _tags(ec2, fleet.instances["forgotten-lab-box"])

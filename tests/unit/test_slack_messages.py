@@ -308,6 +308,14 @@ def test_steps_say_posted_only_when_security_hub_took_the_finding() -> None:
     assert steps_for(f, None, [audit])[0] == "Not posted to Security Hub: audit mode: not applied"
 
 
+def test_a_planned_action_not_applied_says_the_mode_and_what_it_would_have_done() -> None:
+    f = exposure()
+    planned = ActionOutcome(
+        ActionKind.PATCH, (f.resource_id,), done=False, reason="notify mode: not applied (patch 1 instance)"
+    )
+    assert steps_for(f, None, [planned])[0] == "patch: planned, notify mode: not applied (patch 1 instance)."
+
+
 def test_steps_name_the_stop_deadline_and_other_actions_on_the_instance() -> None:
     f = exposure()
     inst = instance(**{"warden:stop-after": "2026-02-03T00:00:00Z"})
