@@ -178,7 +178,9 @@ class SecurityHubAdapter:
                     retry.append(identifier)
                 else:
                     item = unprocessed[fid]
-                    result.failed[fid] = f"{item.get('ErrorCode', 'Unprocessed')}: {item.get('ErrorMessage', '')}".strip()
+                    result.failed[fid] = (
+                        f"{item.get('ErrorCode', 'Unprocessed')}: {item.get('ErrorMessage', '')}".strip()
+                    )
         return retry
 
 
