@@ -125,8 +125,7 @@ def _notify_slack(
     try:
         if settings is None:
             raise SlackError("Slack is not configured: apply_plan was given no settings")
-        # The webhook parameter is the home account's, also when sweeping a member account.
-        adapter = SlackAdapter(webhook_url(settings, clients.own("ssm")))
+        adapter = SlackAdapter(webhook_url(settings, _home_ssm(clients, settings)))
     except SlackError as exc:
         logger.error("slack unavailable", extra={"error": str(exc), "messages": len(actions)})
         return [failed(a, str(exc)) for a in actions]
@@ -159,6 +158,17 @@ def _notify_slack(
         logger.info("slack message posted", extra={**where, "checks": sorted({f.check.value for f in action.findings})})
         outcomes.append(ActionOutcome(action.kind, action.resource_ids, done=True, reason=action.reason))
     return outcomes
+
+
+def _home_ssm(clients: AwsClients, settings: Settings) -> object:
+    """SSM where the webhook parameter lives: the function's own account and region (AWS_REGION).
+
+    Not `clients.own("ssm")` alone: that is the home account's, but in the region these clients
+    sweep, and a run for another region's event or fan-out target (SWEEP_REGIONS) would look for
+    the SecureString there. own_in() keeps one client per region, so Powertools' cache holds."""
+    if settings.region:
+        return clients.own_in(settings.region, "ssm")
+    return clients.own("ssm")  # no AWS_REGION (a local run): these clients' own region
 
 
 def _outcome(action: Action, result: ImportResult) -> ActionOutcome:
