@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +14,8 @@ PRODUCT_NAME = "ec2-warden"
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 1024
 MAX_TAGS = 50  # ASFF caps Resources[].Tags; EC2 allows 50 tags an instance anyway
+NOTE_LIMIT = 512  # BatchUpdateFindings: Note.Text is at most 512 characters
+NOTE_AUTHOR = "ec2-warden"  # Note.UpdatedBy (at most 128)
 
 FINDING_TYPES: Mapping[str, tuple[str, ...]] = {
     "public-exposure": (
@@ -60,7 +62,15 @@ def finding_to_asff(
 ) -> dict[str, Any]:
     """A FAILED, ACTIVE finding. FirstObservedAt and CreatedAt survive updates through `prior`.
 
-    `reporter`: the account whose hub receives it, when not the instance's own (see _owner_fields)."""
+    `reporter`: the account whose hub receives it, when not the instance's own (see _owner_fields).
+
+    No Workflow here: a provider may not change Workflow.Status through BatchImportFindings once
+    the finding exists. A finding ec2-warden resolved (Workflow RESOLVED, see resolution_note) that
+    fails again needs no call to reopen either: re-imported under the same id it turns ACTIVE and
+    FAILED again, and Security Hub itself resets Workflow.Status from NOTIFIED or RESOLVED to NEW
+    when RecordState changes from ARCHIVED to ACTIVE or Compliance.Status from PASSED to WARNING,
+    FAILED or NOT_AVAILABLE (API reference, Workflow / WorkflowUpdate: Status "NEW"). A finding a
+    person SUPPRESSED keeps that status (the reset covers NOTIFIED and RESOLVED only)."""
     stamp = _utc_iso(now)
     first = prior.first_observed_at if prior else stamp
     owner = reporter or finding.account
@@ -136,6 +146,22 @@ def resolution_to_asff(
     }
 
 
+def resolution_note(reasons: Sequence[str]) -> str:
+    """Note.Text set with Workflow.Status RESOLVED: why ec2-warden resolved the finding.
+
+    BatchUpdateFindings puts one Note on every finding of a call, so a call whose findings share
+    one reason (an event's single finding, say) gives it; a mixed call says where each finding's
+    own reason is, rather than splitting into one call per reason."""
+    distinct = sorted(set(reasons))
+    if len(distinct) == 1:
+        return clip(f"Resolved by ec2-warden: {distinct[0]}.", NOTE_LIMIT)
+    return clip(
+        "Resolved by ec2-warden: the instance passes the check again, is no longer running, or no longer "
+        "exists. This finding's own reason is in its Description and in ProductFields ec2-warden/ResolvedBecause.",
+        NOTE_LIMIT,
+    )
+
+
 def prior_from_asff(raw: Mapping[str, Any]) -> PriorFinding | None:
     """Read back a finding ec2-warden posted; None for anything that is not one of ours."""
     generator = str(raw.get("GeneratorId", ""))
@@ -159,6 +185,7 @@ def prior_from_asff(raw: Mapping[str, Any]) -> PriorFinding | None:
         description=str(raw.get("Description", "")),
         first_observed_at=str(raw.get("FirstObservedAt") or raw.get("CreatedAt") or ""),
         updated_at=str(raw.get("UpdatedAt", "")),
+        workflow_status=str((raw.get("Workflow") or {}).get("Status") or ""),
     )
 
 

@@ -135,6 +135,7 @@ class AwsClients:
         self.endpoint_url = endpoint_url
         self.counter = counter or ApiCallCounter()
         self._session = session
+        self._max_attempts = max_attempts  # botocore rewrites Config.retries in place when it builds a client
         self._config = Config(
             region_name=region,
             retries={"mode": "standard", "max_attempts": max_attempts},
@@ -191,7 +192,7 @@ class AwsClients:
             region,
             endpoint_url=self.endpoint_url,
             session=self._session,
-            max_attempts=self._config.retries["max_attempts"],
+            max_attempts=self._max_attempts,
             counter=self.counter,
         )
         other._deadline = self._deadline

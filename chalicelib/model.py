@@ -180,6 +180,9 @@ class PriorFinding:
     description: str
     first_observed_at: str
     updated_at: str
+    # Its triage state (Workflow.Status: NEW, NOTIFIED, RESOLVED, SUPPRESSED; "" when not read):
+    # a resolution leaves a finding a person SUPPRESSED, or that is already RESOLVED, as it is.
+    workflow_status: str = ""
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,9 @@ READ_PERMISSIONS: tuple[str, ...] = (
 ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         ActionKind.IMPORT_FINDINGS.value: ("securityhub:BatchImportFindings",),
-        ActionKind.RESOLVE_FINDINGS.value: ("securityhub:BatchImportFindings",),
+        # Re-import PASSED and ARCHIVED, then Workflow.Status RESOLVED (only BatchUpdateFindings sets
+        # it); the policies allow that call on the hub for Workflow.Status RESOLVED only.
+        ActionKind.RESOLVE_FINDINGS.value: ("securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"),
         # The webhook URL is a SecureString under /ec2-warden/, encrypted with the key of
         # infra/slack-webhook.yaml (its key policy defers to IAM, hence kms:Decrypt here).
         ActionKind.NOTIFY_SLACK.value: ("ssm:GetParameter", "kms:Decrypt"),

@@ -38,7 +38,7 @@ OPERATIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "StopInstances",
         ),
         "organizations": ("ListAccounts",),
-        "securityhub": ("BatchImportFindings", "GetFindings"),
+        "securityhub": ("BatchImportFindings", "BatchUpdateFindings", "GetFindings"),
         "sqs": ("SendMessageBatch",),
         "ssm": (
             "DescribeInstanceInformation",

@@ -26,9 +26,11 @@ def moto_server(port: int | None = None) -> Iterator[str]:
     """Start moto's ThreadedMotoServer on 127.0.0.1 and yield its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
+    from .moto_securityhub import install as install_triage
     from .moto_ssm import install as install_managed_ssm
 
     install_managed_ssm()  # SSM managed instances and patch state, which moto lacks (devtools/moto_ssm.py)
+    install_triage()  # Security Hub's BatchUpdateFindings, which moto lacks (devtools/moto_securityhub.py)
     # werkzeug logs every request to stderr; the demo's reader wants the story, not the access log.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = port or free_port()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from devtools import moto_ssm
+from devtools import moto_securityhub, moto_ssm
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # Real AWS sample events published by others; CI lays shared/ beside the clone.
@@ -58,3 +58,12 @@ def ssm_manages_every_instance(_managed_ssm_fleet):
     """For tests about something else than patching: every instance is managed, Online and patched."""
     _managed_ssm_fleet.manage_every_instance()
     return _managed_ssm_fleet
+
+
+# moto has no BatchUpdateFindings, which resolving a finding calls (Workflow.Status RESOLVED). Route
+# moto's Security Hub through the honest extension in devtools/moto_securityhub.py for every test,
+# so that flow tests see the triage state AWS would keep.
+@pytest.fixture(autouse=True)
+def _securityhub_triage():
+    moto_securityhub.install()
+    yield

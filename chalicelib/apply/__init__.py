@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from .. import notify
-from ..asff import finding_to_asff, resolution_to_asff
+from ..asff import finding_to_asff, resolution_note, resolution_to_asff
 from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..log import logger
 from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan, ReadError, Snapshot
@@ -76,12 +76,34 @@ def _import(action: Action, snapshot: Snapshot, clients: AwsClients, now: dateti
 
 
 def _resolve(action: Action, snapshot: Snapshot, clients: AwsClients, now: datetime) -> ActionOutcome:
+    """Re-import each finding PASSED and ARCHIVED, then set Workflow.Status RESOLVED on those that
+    imported, which only BatchUpdateFindings may do: one call per 100, none when nothing imported.
+
+    Findings a person already marked RESOLVED or SUPPRESSED are left as they are (no call). An id
+    whose workflow update fails is reported in failed_ids: it is archived, but not triaged."""
     payload = [
         resolution_to_asff(r, snapshot.account, snapshot.region, now, reporter=clients.findings_account)
         for r in action.resolutions
     ]
-    result = SecurityHubAdapter(clients.securityhub).import_findings(payload)
+    hub = SecurityHubAdapter(clients.securityhub)
+    result = hub.import_findings(payload)
+    imported = set(result.imported)
+    resolutions = {r.finding_id: r for r in action.resolutions}
+    to_triage = [
+        {"Id": f["Id"], "ProductArn": f["ProductArn"]}
+        for f in payload
+        if f["Id"] in imported and resolutions[f["Id"]].prior.workflow_status not in _TRIAGED
+    ]
+    if to_triage:
+        update = hub.set_workflow_status(
+            to_triage, "RESOLVED", note=lambda ids: resolution_note([resolutions[i].reason for i in ids])
+        )
+        result.imported = [i for i in result.imported if i not in update.failed]
+        result.failed.update({i: f"Workflow.Status not set: {msg}" for i, msg in update.failed.items()})
     return _outcome(action, result)
+
+
+_TRIAGED = frozenset({"RESOLVED", "SUPPRESSED"})  # Workflow.Status values a resolution leaves alone
 
 
 def _notify_slack(
@@ -103,8 +125,7 @@ def _notify_slack(
     try:
         if settings is None:
             raise SlackError("Slack is not configured: apply_plan was given no settings")
-        # The webhook parameter is the home account's, also when sweeping a member account.
-        adapter = SlackAdapter(webhook_url(settings, clients.own("ssm")))
+        adapter = SlackAdapter(webhook_url(settings, _home_ssm(clients, settings)))
     except SlackError as exc:
         logger.error("slack unavailable", extra={"error": str(exc), "messages": len(actions)})
         return [failed(a, str(exc)) for a in actions]
@@ -137,6 +158,17 @@ def _notify_slack(
         logger.info("slack message posted", extra={**where, "checks": sorted({f.check.value for f in action.findings})})
         outcomes.append(ActionOutcome(action.kind, action.resource_ids, done=True, reason=action.reason))
     return outcomes
+
+
+def _home_ssm(clients: AwsClients, settings: Settings) -> object:
+    """SSM where the webhook parameter lives: the function's own account and region (AWS_REGION).
+
+    Not `clients.own("ssm")` alone: that is the home account's, but in the region these clients
+    sweep, and a run for another region's event or fan-out target (SWEEP_REGIONS) would look for
+    the SecureString there. own_in() keeps one client per region, so Powertools' cache holds."""
+    if settings.region:
+        return clients.own_in(settings.region, "ssm")
+    return clients.own("ssm")  # no AWS_REGION (a local run): these clients' own region
 
 
 def _outcome(action: Action, result: ImportResult) -> ActionOutcome:

@@ -22,58 +22,43 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from ..environments import Claim, Environment, Placement, Zone, claim_of, placement_of
-from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot
+from ..model import CheckName, CheckResult, Instance, Severity, Snapshot
 from ..settings import Settings
 from .gaps import Gap, gaps_finding
 from .launch import GONE_STATES, imds_gap, unencrypted_volume_gap
+from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
 
 PUBLIC_OK_TAG = "warden:public-ok"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def detect_environment_drift(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckResult:
-    findings: list[Finding] = []
-    passed: set[str] = set(snapshot.missing_instance_ids)
-    not_evaluated: set[str] = set()
-    skipped: dict[str, int] = {}
     non_production_networks = _non_production_networks(snapshot, settings)
     group_users = _non_production_group_users(snapshot, settings)
-    for instance in snapshot.instances:
+
+    def judge(instance: Instance) -> Verdict:
         if instance.state in GONE_STATES:
-            reason = f"gone ({instance.state})"
-            skipped[reason] = skipped.get(reason, 0) + 1
-            passed.add(instance.id)
-            continue
+            return Skip(f"gone ({instance.state})", passed=True)
         claim = claim_of(instance, settings)
         placement = placement_of(instance, settings)
         gaps, not_checked = drift_gaps(instance, claim, placement, snapshot, non_production_networks, group_users)
         if gaps:
-            findings.append(
-                gaps_finding(
-                    CheckName.ENVIRONMENT_DRIFT,
-                    instance,
-                    gaps,
-                    headline=_headline(gaps),
-                    not_checked=not_checked,
-                    extra={
-                        "environment": claim.value,
-                        "environment_class": claim.environment.value,
-                        "network": placement.zone.value,
-                        "network_reason": placement.reason,
-                    },
-                )
+            return gaps_finding(
+                CheckName.ENVIRONMENT_DRIFT,
+                instance,
+                gaps,
+                headline=_headline(gaps),
+                not_checked=not_checked,
+                extra={
+                    "environment": claim.value,
+                    "environment_class": claim.environment.value,
+                    "network": placement.zone.value,
+                    "network_reason": placement.reason,
+                },
             )
-        elif [n for n in not_checked if n != SSM_NOT_CHECKED]:
-            not_evaluated.add(instance.id)
-        else:
-            passed.add(instance.id)
-    return CheckResult(
-        check=CheckName.ENVIRONMENT_DRIFT,
-        findings=tuple(findings),
-        passed=frozenset(passed),
-        not_evaluated=frozenset(not_evaluated),
-        skipped=skipped,
-    )
+        return NOT_EVALUATED if [n for n in not_checked if n != SSM_NOT_CHECKED] else PASSED
+
+    return judge_each(CheckName.ENVIRONMENT_DRIFT, snapshot, judge)
 
 
 SSM_NOT_CHECKED = "SSM management not checked"

@@ -24,6 +24,7 @@ from ..model import (
     Snapshot,
 )
 from ..settings import Settings
+from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
 
 _PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 _PORT_NAMES = {
@@ -76,35 +77,19 @@ class ExposurePath:
 
 def detect_public_exposure(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckResult:
     wide = _wide_networks(settings.open_cidrs)
-    findings: list[Finding] = []
-    passed: set[str] = set()
-    not_evaluated: set[str] = set()
-    skipped: dict[str, int] = {}
-    for instance in snapshot.instances:
+
+    def judge(instance: Instance) -> Verdict:
         if instance.state != "running":
             # Counted, not flagged: a stopped instance has no reachable address, so it passes.
-            reason = f"not running ({instance.state})"
-            skipped[reason] = skipped.get(reason, 0) + 1
-            passed.add(instance.id)
-            continue
+            return Skip(f"not running ({instance.state})", passed=True)
         needed = instance.all_group_ids
         if not snapshot.security_groups_complete or any(g not in snapshot.security_groups for g in needed):
-            not_evaluated.add(instance.id)
-            continue
+            return NOT_EVALUATED
         paths = exposure_paths(instance, snapshot.security_groups, settings, wide)
-        if paths:
-            findings.append(_finding(instance, paths))
-        else:
-            passed.add(instance.id)
-    # Instances that are gone pass trivially: there is nothing left to expose.
-    passed.update(snapshot.missing_instance_ids)
-    return CheckResult(
-        check=CheckName.PUBLIC_EXPOSURE,
-        findings=tuple(findings),
-        passed=frozenset(passed),
-        not_evaluated=frozenset(not_evaluated),
-        skipped=skipped,
-    )
+        return _finding(instance, paths) if paths else PASSED
+
+    # Instances that are gone pass trivially (judge_each): there is nothing left to expose.
+    return judge_each(CheckName.PUBLIC_EXPOSURE, snapshot, judge)
 
 
 def exposure_paths(

@@ -61,8 +61,3 @@ def gaps_finding(
         remediation=" ".join(dict.fromkeys(g.remediation for g in listed)),
         details={**(extra or {}), "gaps": [g.as_dict() for g in listed], "not_checked": unchecked},
     )
-
-
-def count_skipped(skipped: dict[str, int], reason: str) -> None:
-    """Tally an instance a check counts but does not judge (a CheckResult's `skipped`)."""
-    skipped[reason] = skipped.get(reason, 0) + 1

@@ -34,6 +34,8 @@ from ..idle_rules import (
 )
 from ..model import CheckName, CheckResult, Finding, Instance, Mode, Severity, Snapshot
 from ..settings import Settings
+from .verdicts import NOT_EVALUATED, PASSED, Skip, judge_each
+from .verdicts import Verdict as InstanceVerdict
 
 REMEDIATION = (
     "If nobody needs it, stop or terminate it (snapshot its volumes first if in doubt). If it must keep "
@@ -43,49 +45,28 @@ REMEDIATION = (
 
 
 def detect_idle(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckResult:
-    findings: list[Finding] = []
-    passed: set[str] = set()
-    not_evaluated: set[str] = set()
-    skipped: dict[str, int] = {}
-
-    def skip(reason: str) -> None:
-        skipped[reason] = skipped.get(reason, 0) + 1
-
-    for instance in snapshot.instances:
+    def judge(instance: Instance) -> InstanceVerdict:
         if stopped_by_warden(instance):
             # Kept open, saying it was stopped: the same text the stopping sweep posted, so a repeat
             # of that sweep changes nothing. Starting it (or terminating it) resolves the finding.
-            findings.append(idle_finding(instance, IdleStage.STOPPED, None, settings, now))
-            continue
+            return idle_finding(instance, IdleStage.STOPPED, None, settings, now)
         if instance.state != "running":
             # Stopped by its owner, or on its way: it serves nothing, so an idle finding no longer holds.
-            skip(f"not running ({instance.state})")
-            passed.add(instance.id)
-            continue
+            return Skip(f"not running ({instance.state})", passed=True)
         if snapshot.trigger == START_TRIGGER:
             # Its owner just started it: that is activity. The next sweep judges it afresh.
-            skip("just started")
-            passed.add(instance.id)
-            continue
+            return Skip("just started", passed=True)
         usage = None if snapshot.usage is None else snapshot.usage.get(instance.id)
         if usage is None:
-            not_evaluated.add(instance.id)
-            continue
+            return NOT_EVALUATED
         verdict = judge_usage(usage, settings)
         if verdict.verdict is Verdict.NOT_ENOUGH_DATA:
-            skip("not enough data")
-        elif verdict.verdict is Verdict.ACTIVE:
-            passed.add(instance.id)
-        else:
-            findings.append(idle_finding(instance, idle_stage(instance, verdict, now), verdict, settings, now))
-    passed.update(snapshot.missing_instance_ids)
-    return CheckResult(
-        check=CheckName.IDLE,
-        findings=tuple(findings),
-        passed=frozenset(passed),
-        not_evaluated=frozenset(not_evaluated),
-        skipped=skipped,
-    )
+            return Skip("not enough data")
+        if verdict.verdict is Verdict.ACTIVE:
+            return PASSED
+        return idle_finding(instance, idle_stage(instance, verdict, now), verdict, settings, now)
+
+    return judge_each(CheckName.IDLE, snapshot, judge)
 
 
 def idle_finding(

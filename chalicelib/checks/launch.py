@@ -18,9 +18,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..environments import Environment, claim_of
-from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot
+from ..model import CheckName, CheckResult, Instance, Severity, Snapshot
 from ..settings import Settings
 from .gaps import Gap, gaps_finding
+from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
 
 GONE_STATES = frozenset({"shutting-down", "terminated"})
 
@@ -35,34 +36,17 @@ VOLUME_REMEDIATION = (
 
 
 def detect_launch_hygiene(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckResult:
-    findings: list[Finding] = []
-    passed: set[str] = set(snapshot.missing_instance_ids)  # gone: nothing left to fix
-    not_evaluated: set[str] = set()
-    skipped: dict[str, int] = {}
-    for instance in snapshot.instances:
+    def judge(instance: Instance) -> Verdict:
         if instance.state in GONE_STATES:
-            reason = f"gone ({instance.state})"
-            skipped[reason] = skipped.get(reason, 0) + 1
-            passed.add(instance.id)
-            continue
+            return Skip(f"gone ({instance.state})", passed=True)
         gaps, not_checked = hygiene_gaps(instance, snapshot, settings, now)
         if gaps:
-            findings.append(
-                gaps_finding(
-                    CheckName.LAUNCH_HYGIENE, instance, gaps, headline="launch hygiene gaps", not_checked=not_checked
-                )
+            return gaps_finding(
+                CheckName.LAUNCH_HYGIENE, instance, gaps, headline="launch hygiene gaps", not_checked=not_checked
             )
-        elif not_checked:
-            not_evaluated.add(instance.id)
-        else:
-            passed.add(instance.id)
-    return CheckResult(
-        check=CheckName.LAUNCH_HYGIENE,
-        findings=tuple(findings),
-        passed=frozenset(passed),
-        not_evaluated=frozenset(not_evaluated),
-        skipped=skipped,
-    )
+        return NOT_EVALUATED if not_checked else PASSED
+
+    return judge_each(CheckName.LAUNCH_HYGIENE, snapshot, judge)  # gone from the scope: nothing left to fix
 
 
 def hygiene_gaps(

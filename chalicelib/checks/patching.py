@@ -16,7 +16,7 @@ from typing import Any
 from ..model import CheckName, CheckResult, Finding, Instance, PatchRun, PatchState, Severity, Snapshot
 from ..patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
 from ..settings import Settings
-from .gaps import count_skipped
+from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
 
 # AWS-RunPatchBaseline's default execution timeout is 2 h; with delivery, a run that has not reported
 # a patch operation 3 h after it was requested has failed or never ran.
@@ -41,42 +41,29 @@ class _Problem:
 
 
 def detect_patch_noncompliant(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckResult:
-    findings: list[Finding] = []
-    passed: set[str] = set(snapshot.missing_instance_ids)
-    not_evaluated: set[str] = set()
-    skipped: dict[str, int] = {}
     grace = timedelta(minutes=settings.ssm_registration_grace_minutes)
-    for instance in snapshot.instances:
+
+    def judge(instance: Instance) -> Verdict:
         if instance.state != "running":
             # Its patch state is as it was; it is judged again when it runs (and patched on start).
-            count_skipped(skipped, f"not running ({instance.state})")
-            continue
+            return Skip(f"not running ({instance.state})")
         if snapshot.ssm_info is None or (instance.id in snapshot.ssm_info and snapshot.patch_states is None):
-            not_evaluated.add(instance.id)
-            continue
+            return NOT_EVALUATED
         if instance.id not in snapshot.ssm_info:
-            count_skipped(skipped, "not managed by SSM (see ssm-unmanaged)")
-            continue
+            return Skip("not managed by SSM (see ssm-unmanaged)")
         assert snapshot.patch_states is not None
         state = snapshot.patch_states.get(instance.id)
         run = snapshot.patch_runs.get(instance.id)
         young = instance.launch_time is not None and now - instance.launch_time < grace
         if state is None and young and (run is None or not run.failed):
-            count_skipped(skipped, "awaiting its first patch scan")
-            continue
+            return Skip("awaiting its first patch scan")
         problems = patch_problems(state, settings, now)
         run_problem = _run_problem(instance, state, run, now)
         if run_problem is None and not problems:
-            passed.add(instance.id)
-            continue
-        findings.append(_finding(instance, state, problems, run_problem, run))
-    return CheckResult(
-        check=CheckName.PATCH_NONCOMPLIANT,
-        findings=tuple(findings),
-        passed=frozenset(passed),
-        not_evaluated=frozenset(not_evaluated),
-        skipped=skipped,
-    )
+            return PASSED
+        return _finding(instance, state, problems, run_problem, run)
+
+    return judge_each(CheckName.PATCH_NONCOMPLIANT, snapshot, judge)
 
 
 def patch_problems(state: PatchState | None, settings: Settings, now: datetime) -> list[_Problem]:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot, SsmInstanceInfo
 from ..patch_tag import is_production
 from ..settings import Settings
-from .gaps import count_skipped
+from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
 
 REMEDIATION = (
     "Give the instance what SSM Agent needs to register: an instance profile whose role has the "
@@ -20,36 +20,23 @@ REMEDIATION = (
 
 
 def detect_ssm_unmanaged(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckResult:
-    findings: list[Finding] = []
-    passed: set[str] = set(snapshot.missing_instance_ids)
-    not_evaluated: set[str] = set()
-    skipped: dict[str, int] = {}
     grace = timedelta(minutes=settings.ssm_registration_grace_minutes)
-    for instance in snapshot.instances:
+
+    def judge(instance: Instance) -> Verdict:
         if instance.state != "running":
             # A stopped agent cannot ping; the instance is judged again when it runs.
-            count_skipped(skipped, f"not running ({instance.state})")
-            passed.add(instance.id)
-            continue
+            return Skip(f"not running ({instance.state})", passed=True)
         if snapshot.ssm_info is None:
-            not_evaluated.add(instance.id)
-            continue
+            return NOT_EVALUATED
         info = snapshot.ssm_info.get(instance.id)
         if info is not None and info.ping_status == "Online":
-            passed.add(instance.id)
-            continue
+            return PASSED
         # EC2 resets LaunchTime on every start, so a restarted instance gets the grace again.
         if instance.launch_time is None or now - instance.launch_time < grace:
-            count_skipped(skipped, "within the SSM registration grace")
-            continue
-        findings.append(_finding(instance, info, settings, now))
-    return CheckResult(
-        check=CheckName.SSM_UNMANAGED,
-        findings=tuple(findings),
-        passed=frozenset(passed),
-        not_evaluated=frozenset(not_evaluated),
-        skipped=skipped,
-    )
+            return Skip("within the SSM registration grace")
+        return _finding(instance, info, settings, now)
+
+    return judge_each(CheckName.SSM_UNMANAGED, snapshot, judge)
 
 
 def _finding(instance: Instance, info: SsmInstanceInfo | None, settings: Settings, now: datetime) -> Finding:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from ..idle_rules import STOPPED_BY, stopped_at
 from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot
 from ..settings import Settings
+from .verdicts import PASSED, Skip, Verdict, judge_each
 
 REMEDIATION = (
     "Terminate it if nobody needs it (snapshot or back up its volumes first), or start and patch it. "
@@ -20,28 +21,19 @@ REMEDIATION = (
 
 
 def detect_stopped_long(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckResult:
-    findings: list[Finding] = []
-    passed: set[str] = set()
-    skipped: dict[str, int] = {}
     limit = timedelta(days=settings.stopped_max_days)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    for instance in snapshot.instances:
+
+    def judge(instance: Instance) -> Verdict:
         if instance.state != "stopped":
             # Running, starting, stopping or terminated: not (or no longer) a long-stopped instance.
-            passed.add(instance.id)
-            continue
+            return PASSED
         since = stopped_at(instance)
         if since is None:
-            skipped["stop time unknown"] = skipped.get("stop time unknown", 0) + 1
-            continue
-        if now - since > limit:
-            findings.append(_finding(instance, since, now, settings))
-        else:
-            passed.add(instance.id)
-    passed.update(snapshot.missing_instance_ids)
-    return CheckResult(
-        check=CheckName.STOPPED_LONG, findings=tuple(findings), passed=frozenset(passed), skipped=skipped
-    )
+            return Skip("stop time unknown")
+        return _finding(instance, since, now, settings) if now - since > limit else PASSED
+
+    return judge_each(CheckName.STOPPED_LONG, snapshot, judge)
 
 
 def _finding(instance: Instance, since: datetime, now: datetime, settings: Settings) -> Finding:

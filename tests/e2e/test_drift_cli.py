@@ -29,13 +29,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# moto's server, with the SSM extension (every instance managed and Online: the drift fleet's SSM
+# moto's server, with the SSM and Security Hub extensions (every instance managed and Online: the drift fleet's SSM
 # story needs per-instance state, so it is told in tests/integration/test_drift_moto.py).
 LAUNCHER = (
     "import sys\n"
     "from devtools import moto_ssm\n"
     "moto_ssm.install()\n"
     "moto_ssm.FLEET.manage_every_instance()\n"
+    "from devtools import moto_securityhub\n"
+    "moto_securityhub.install()\n"
     "from moto.server import main\n"
     "main(sys.argv[1:])\n"
 )
