@@ -180,7 +180,7 @@ def _outcome(action: Action, result: ImportResult) -> ActionOutcome:
         action.kind,
         action.resource_ids,
         done=bool(result.imported),
-        error=f"{len(result.failed)} of {len(action.resource_ids)} failed after one retry: {detail}{more}",
+        error=f"{len(result.failed)} of {len(action.resource_ids)} failed: {detail}{more}",  # retried where AWS allows
         reason=action.reason,
         failed_ids=tuple(sorted(result.failed)),
     )
