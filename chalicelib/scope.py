@@ -53,6 +53,7 @@ _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}([0-9a-f]{9})?$")
 _GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8}([0-9a-f]{9})?$")
 _ACCOUNT = re.compile(r"^\d{12}$")
+_GROUP_NAME_MAX = 255  # EC2: a security group name is at most 255 characters
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]?$")
 
 
@@ -77,6 +78,8 @@ class Scope:
     network_interface_ids: frozenset[str] = frozenset()
     ignored: str | None = None
     command: CommandEvent | None = None  # set for SSM command status events (patch loop)
+    # Groups a call named only by groupName (default VPC): the snapshot resolves them to ids.
+    group_names: frozenset[str] = frozenset()
 
     @property
     def is_sweep(self) -> bool:
@@ -88,7 +91,7 @@ class Scope:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.instance_ids or self.group_ids or self.network_interface_ids)
+        return not (self.instance_ids or self.group_ids or self.network_interface_ids or self.group_names)
 
 
 def sweep_scope(account: str | None = None, region: str | None = None) -> Scope:
@@ -199,6 +202,7 @@ def _with_envelope(scope: Scope, account: str | None, region: str | None) -> Sco
         group_ids=scope.group_ids,
         network_interface_ids=scope.network_interface_ids,
         ignored=scope.ignored,
+        group_names=scope.group_names,
     )
 
 
@@ -221,6 +225,7 @@ def _scope_from_log_file(records: Any) -> Scope:
         instance_ids=frozenset().union(*(s.instance_ids for s in acting)),
         group_ids=frozenset().union(*(s.group_ids for s in acting)),
         network_interface_ids=frozenset().union(*(s.network_interface_ids for s in acting)),
+        group_names=frozenset().union(*(s.group_names for s in acting)),
     )
 
 
@@ -260,6 +265,7 @@ def _scope_from_record(record: Any, event_id: str | None) -> Scope:
         instance_ids=found.instance_ids,
         group_ids=found.group_ids,
         network_interface_ids=found.network_interface_ids,
+        group_names=found.group_names,
     )
 
 
@@ -290,7 +296,8 @@ def _read_group_rule_change(params: Mapping[str, Any], response: Mapping[str, An
             if isinstance(rule, Mapping) and rule.get("groupId") is not None:
                 groups.add(_group_id(rule.get("groupId"), "securityGroupRuleSet.items[].groupId"))
     if not groups and params.get("groupName") is not None:
-        return Scope("", ignored="the group is named only by groupName (EC2-Classic/default VPC); the sweep covers it")
+        # Default VPC (EC2-Classic is gone): the snapshot finds the group by name.
+        return Scope("", group_names=frozenset({_group_name(params.get("groupName"), "requestParameters.groupName")}))
     return Scope("", group_ids=frozenset(groups))
 
 
@@ -432,6 +439,12 @@ def _region(value: Any, where: str) -> str | None:
     return value
 
 
+def _group_name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > _GROUP_NAME_MAX:
+        raise EventError(f"{where} is not a security group name: {str(value)[:40]!r}")
+    return value
+
+
 def describe(scope: Scope) -> str:
     if scope.is_sweep:
         return "every instance"
@@ -440,6 +453,7 @@ def describe(scope: Scope) -> str:
         ("instances", scope.instance_ids),
         ("groups", scope.group_ids),
         ("interfaces", scope.network_interface_ids),
+        ("group names", scope.group_names),
     ):
         if ids:
             parts.append(f"{label} {', '.join(sorted(ids))}")

@@ -108,6 +108,14 @@ def authorize_ingress(group_id: str, port: int, cidr: str = "0.0.0.0/0", **kw: A
     return wrap(cloudtrail_record("AuthorizeSecurityGroupIngress", request, response, **kw))
 
 
+def authorize_ingress_by_name(group_name: str, port: int, cidr: str = "0.0.0.0/0", **kw: Any) -> dict[str, Any]:
+    """The call naming its default-VPC group by name only, as CloudTrail recorded it before it
+    added securityGroupRuleSet to the response: no group id anywhere in the record."""
+    request = {"groupName": group_name, "ipPermissions": {"items": [ingress_permission(port, cidr)]}}
+    response = {"requestId": str(uuid.uuid4()), "_return": True}
+    return wrap(cloudtrail_record("AuthorizeSecurityGroupIngress", request, response, **kw))
+
+
 def revoke_ingress(group_id: str, port: int, cidr: str = "0.0.0.0/0", **kw: Any) -> dict[str, Any]:
     request = {"groupId": group_id, "ipPermissions": {"items": [ingress_permission(port, cidr)]}}
     response = {"requestId": str(uuid.uuid4()), "_return": True}

@@ -92,10 +92,11 @@ def _read_instances(scope: Scope, clients: AwsClients, region: str) -> list[Inst
         if scope.is_sweep:
             return list(ec2_reads.iter_all_instances(clients.ec2, region, scope.account))
         ids = set(scope.instance_ids)
-        if scope.group_ids or scope.network_interface_ids:
-            ids |= ec2_reads.instance_ids_behind(
-                clients.ec2, group_ids=scope.group_ids, eni_ids=scope.network_interface_ids
-            )
+        group_ids = set(scope.group_ids)
+        if scope.group_names:
+            group_ids |= ec2_reads.group_ids_named(clients.ec2, scope.group_names)
+        if group_ids or scope.network_interface_ids:
+            ids |= ec2_reads.instance_ids_behind(clients.ec2, group_ids=group_ids, eni_ids=scope.network_interface_ids)
         if not ids:
             return []
         return list(ec2_reads.iter_instances_by_id(clients.ec2, ids, region, scope.account))

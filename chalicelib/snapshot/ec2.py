@@ -49,6 +49,19 @@ def instance_ids_behind(ec2: Any, *, group_ids: Iterable[str] = (), eni_ids: Ite
     return found
 
 
+def group_ids_named(ec2: Any, names: Iterable[str]) -> set[str]:
+    """Ids of the groups with these names. A call may name a default-VPC group by name alone; a
+    same-named group of another VPC comes too, which only widens the look (one call per 200 names)."""
+    paginator = ec2.get_paginator("describe_security_groups")
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(names)), FILTER_VALUES):
+        for page in paginator.paginate(
+            Filters=[{"Name": "group-name", "Values": chunk}], PaginationConfig={"PageSize": PAGE_SIZE}
+        ):
+            found.update(g["GroupId"] for g in page.get("SecurityGroups", []) if "GroupId" in g)
+    return found
+
+
 def read_all_security_groups(ec2: Any) -> dict[str, SecurityGroup]:
     paginator = ec2.get_paginator("describe_security_groups")
     groups: dict[str, SecurityGroup] = {}

@@ -121,6 +121,23 @@ def test_authorize_event_scopes_only_the_instances_using_the_group(ec2, clients)
     assert report["api_calls"]["ec2:DescribeInstances"] == 1
 
 
+def test_a_group_named_only_by_name_is_found_and_its_instances_judged(ec2, clients):
+    # GIVEN a default-VPC style call that names its group by groupName alone, no id in the record
+    network = base_network(ec2)
+    opened = make_group(ec2, network, "web-by-name", [])
+    target = launch(ec2, network, "target", subnet=network.public_subnet, groups=[opened])
+    launch(ec2, network, "bystander", subnet=network.public_subnet, groups=[make_group(ec2, network, "x", [])])
+    ec2.authorize_security_group_ingress(GroupId=opened, IpPermissions=[tcp(22, v4="0.0.0.0/0")])
+    # WHEN the event arrives
+    report = run_event(events.authorize_ingress_by_name("web-by-name", 22), NOTIFY, clients, NOW).to_dict()
+    # THEN the name is resolved in one call and only the instance behind that group is judged
+    assert report["ignored"] is None
+    assert report["scope"]["instances"] == [target]
+    assert [f["resource_id"] for f in report["findings"]] == [target]
+    assert report["api_calls"]["ec2:DescribeSecurityGroups"] == 2  # the name, then the rules
+    assert report["api_calls"]["ec2:DescribeNetworkInterfaces"] == 1
+
+
 def test_revoke_resolves_the_finding_it_fixes(ec2, clients, securityhub):
     network = base_network(ec2)
     group = make_group(ec2, network, "ssh", [tcp(22, v4="0.0.0.0/0")])

@@ -213,3 +213,27 @@ def test_valid_events_we_do_not_act_on_are_ignored_with_a_reason(event, reason):
 def test_a_scope_is_plain_data():
     scope = scope_from_event(_base())
     assert json.dumps(sorted(scope.group_ids))
+
+
+def test_a_group_named_only_by_name_is_scoped_by_that_name():
+    scope = scope_from_event(events.authorize_ingress_by_name("launch-wizard-1", 22))
+    assert scope.ignored is None and not scope.is_empty
+    assert scope.group_names == frozenset({"launch-wizard-1"}) and scope.group_ids == frozenset()
+
+
+def test_a_group_id_in_the_record_wins_over_its_name():
+    event = events.authorize_ingress("sg-0123456789abcdef0", 22)
+    event["detail"]["requestParameters"]["groupName"] = "web"
+    scope = scope_from_event(event)
+    assert scope.group_ids == frozenset({"sg-0123456789abcdef0"}) and scope.group_names == frozenset()
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 256, 7, None])
+def test_a_group_name_that_cannot_be_one_is_a_clear_error(name):
+    event = events.authorize_ingress_by_name("placeholder", 22)
+    event["detail"]["requestParameters"]["groupName"] = name
+    if name is None:  # no name and no id: nothing named, ignored with a reason
+        assert scope_from_event(event).ignored
+        return
+    with pytest.raises(EventError, match="groupName"):
+        scope_from_event(event)
