@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from .clients import AwsClients
 from .model import Mode, Report
 from .pipeline import run
+from .report_json import write_report_json
 from .scope import EventError, scope_from_event, sweep_scope
 from .settings import Settings, SettingsError, load_settings
 from .trust import within_boundary
@@ -104,8 +105,7 @@ def _parse_now(text: str | None) -> datetime:
 
 def _print(report: Report, fmt: str, out: TextIO) -> None:
     if fmt == "json":
-        json.dump(report.to_dict(), out, indent=2, sort_keys=False)
-        out.write("\n")
+        write_report_json(report, out)  # findings streamed: a 17,000-finding report is never one dict
     else:
         out.write(render_table(report.to_dict()))
 

@@ -4,7 +4,7 @@ plan wants done, and what the report says. No boto3 here; raw AWS dicts never le
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -446,7 +446,9 @@ class Report:
         """False when the run could not read what it needed to judge anything."""
         return not any(e.where == "snapshot" for e in self.errors)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, findings: bool = True) -> dict[str, Any]:
+        """The report as JSON-able data. `findings=False` leaves the findings list empty, for a writer
+        that streams them one at a time from `finding_dicts()` (chalicelib/report_json.py)."""
         return {
             "mode": self.mode.value,
             "trigger": self.trigger,
@@ -458,18 +460,7 @@ class Report:
                 "instances": list(self.instance_ids),
             },
             "census": dict(self.census),
-            "findings": [
-                {
-                    "id": f.id,
-                    "check": f.check.value,
-                    "resource_id": f.resource_id,
-                    "severity": f.severity.value,
-                    "title": f.title,
-                    "status": self.statuses.get(f.id, FindingStatus.UNKNOWN).value,
-                    "details": _jsonable(f.details),
-                }
-                for f in self.findings
-            ],
+            "findings": list(self.finding_dicts()) if findings else [],
             "resolved": list(self.resolved),
             "actions": [
                 {
@@ -486,6 +477,20 @@ class Report:
             "api_calls": dict(sorted(self.api_calls.items())),
             "sprawl": _jsonable(self.sprawl),
         }
+
+    def finding_dicts(self) -> Iterator[dict[str, Any]]:
+        """The report's findings as JSON-able data, one at a time, in report order."""
+        for f in self.findings:
+            finding_id = f.id
+            yield {
+                "id": finding_id,
+                "check": f.check.value,
+                "resource_id": f.resource_id,
+                "severity": f.severity.value,
+                "title": f.title,
+                "status": self.statuses.get(finding_id, FindingStatus.UNKNOWN).value,
+                "details": _jsonable(f.details),
+            }
 
 
 def _jsonable(value: Any) -> Any:
