@@ -25,6 +25,7 @@ from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
 
 GONE_STATES = frozenset({"shutting-down", "terminated"})
 
+IMDS_TEXT = "IMDSv1 is allowed (HttpTokens optional)"  # one string for every instance (bench/: memory)
 IMDS_REMEDIATION = (
     "Require IMDSv2: aws ec2 modify-instance-metadata-options --http-tokens required --http-endpoint enabled "
     "(and set it in launch templates and as the account default)."
@@ -84,7 +85,7 @@ def imds_gap(instance: Instance, severity: Severity | None = None) -> Gap | None
         rule="imdsv1-allowed",
         severity=severity,
         label="IMDSv1 allowed",
-        text=f"IMDSv1 is allowed (HttpTokens optional){role}",
+        text=IMDS_TEXT + role,
         remediation=IMDS_REMEDIATION,
         details={"http_tokens": "optional", "instance_profile": instance.iam_instance_profile_arn},
     )
