@@ -274,7 +274,7 @@ class ImageInfo:
     state: str = "available"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # 10,000 in a sweep (bench/)
 class VolumeInfo:
     id: str
     encrypted: bool

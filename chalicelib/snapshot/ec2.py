@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from botocore.exceptions import PaginationError
+
 from ..model import IngressRule, Instance, NetworkInterface, SecurityGroup
 
 PAGE_SIZE = 1000  # the most DescribeInstances / DescribeSecurityGroups return in one call
@@ -16,18 +18,36 @@ FILTER_VALUES = 200  # EC2 accepts at most 200 values in one filter
 
 
 def iter_all_instances(ec2: Any, region: str, account: str | None) -> Iterator[Instance]:
-    paginator = ec2.get_paginator("describe_instances")
-    for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
-        yield from _instances_of_page(page, region, account)
+    yield from _iter_pages_of_instances(ec2, {}, region, account)
+
+
+def _iter_pages_of_instances(ec2: Any, request: dict[str, Any], region: str, account: str | None) -> Iterator[Instance]:
+    """DescribeInstances page by page (the calls a paginator makes), one raw page alive at a time.
+
+    botocore's paginator keeps the last page while it requests and parses the next, so two
+    1,000-instance pages (~15 MB of dicts) would be alive at once; here a page is dropped once its
+    instances are built (bench/: the sweep must fit a 128 MB Lambda)."""
+    request = {**request, "MaxResults": PAGE_SIZE}
+    seen: set[str] = set()
+    while True:
+        page = ec2.describe_instances(**request)
+        token = page.get("NextToken")
+        instances = list(_instances_of_page(page, region, account))
+        del page
+        yield from instances
+        if not token:
+            return
+        if token in seen:  # as botocore's paginator does: a service answering in a loop is an error
+            raise PaginationError(message=f"DescribeInstances returned the same NextToken twice: {token[:20]}")
+        seen.add(token)
+        request["NextToken"] = token
 
 
 def iter_instances_by_id(ec2: Any, ids: Iterable[str], region: str, account: str | None) -> Iterator[Instance]:
     # A filter, not InstanceIds: one unknown id would fail the whole InstanceIds call.
-    paginator = ec2.get_paginator("describe_instances")
     for chunk in _chunks(sorted(ids), FILTER_VALUES):
-        filters = [{"Name": "instance-id", "Values": chunk}]
-        for page in paginator.paginate(Filters=filters, PaginationConfig={"PageSize": PAGE_SIZE}):
-            yield from _instances_of_page(page, region, account)
+        request = {"Filters": [{"Name": "instance-id", "Values": chunk}]}
+        yield from _iter_pages_of_instances(ec2, request, region, account)
 
 
 def instance_ids_behind(ec2: Any, *, group_ids: Iterable[str] = (), eni_ids: Iterable[str] = ()) -> set[str]:
@@ -105,20 +125,20 @@ def _instance(raw: dict[str, Any], region: str, account: str) -> Instance:
     )
     return Instance(
         id=raw["InstanceId"],
-        state=(raw.get("State") or {}).get("Name", "unknown"),
+        state=shared_text((raw.get("State") or {}).get("Name", "unknown")),
         account=account,
         region=region,
-        instance_type=_shared(raw.get("InstanceType", "")),
-        image_id=_shared(raw.get("ImageId", "")),
-        vpc_id=_shared(raw.get("VpcId")),
-        subnet_id=_shared(raw.get("SubnetId")),
+        instance_type=shared_text(raw.get("InstanceType", "")),
+        image_id=shared_text(raw.get("ImageId", "")),
+        vpc_id=shared_text(raw.get("VpcId")),
+        subnet_id=shared_text(raw.get("SubnetId")),
         launch_time=raw.get("LaunchTime"),
-        tags={_shared(t["Key"]): _shared(t.get("Value", "")) for t in raw.get("Tags", []) if "Key" in t},
+        tags={shared_text(t["Key"]): shared_text(t.get("Value", "")) for t in raw.get("Tags", []) if "Key" in t},
         network_interfaces=enis,
-        public_ip=raw.get("PublicIpAddress"),
-        security_group_ids=tuple(_shared(g["GroupId"]) for g in raw.get("SecurityGroups", []) if "GroupId" in g),
-        platform=_shared(raw.get("Platform")),
-        metadata_http_tokens=_shared((raw.get("MetadataOptions") or {}).get("HttpTokens")),
+        public_ip=_same_as_eni(raw.get("PublicIpAddress"), enis),
+        security_group_ids=tuple(shared_text(g["GroupId"]) for g in raw.get("SecurityGroups", []) if "GroupId" in g),
+        platform=shared_text(raw.get("Platform")),
+        metadata_http_tokens=shared_text((raw.get("MetadataOptions") or {}).get("HttpTokens")),
         iam_instance_profile_arn=(raw.get("IamInstanceProfile") or {}).get("Arn"),
         volume_ids=tuple(
             m["Ebs"]["VolumeId"] for m in raw.get("BlockDeviceMappings", []) if "VolumeId" in (m.get("Ebs") or {})
@@ -127,12 +147,17 @@ def _instance(raw: dict[str, Any], region: str, account: str) -> Instance:
     )
 
 
-def _shared(value: Any) -> Any:
+def shared_text(value: Any) -> Any:
     """One string object for a value that many instances repeat (type, image, subnet, group, tag).
 
     The XML parser makes a new string for every occurrence; shared, 10,000 instances hold ~6 MB
     less (bench/: the sweep must fit a 128 MB Lambda)."""
     return sys.intern(value) if isinstance(value, str) else value
+
+
+def _same_as_eni(public_ip: str | None, enis: tuple[NetworkInterface, ...]) -> str | None:
+    """The instance's public address is its primary interface's: one string, not two."""
+    return next((e.public_ip for e in enis if e.public_ip == public_ip), public_ip) if public_ip else public_ip
 
 
 def _network_interface(raw: dict[str, Any]) -> NetworkInterface:
@@ -143,7 +168,7 @@ def _network_interface(raw: dict[str, Any]) -> NetworkInterface:
     return NetworkInterface(
         id=raw.get("NetworkInterfaceId", ""),
         device_index=int((raw.get("Attachment") or {}).get("DeviceIndex", 0)),
-        group_ids=tuple(_shared(g["GroupId"]) for g in raw.get("Groups", []) if "GroupId" in g),
+        group_ids=tuple(shared_text(g["GroupId"]) for g in raw.get("Groups", []) if "GroupId" in g),
         private_ip=raw.get("PrivateIpAddress"),
         public_ip=public_ip,
         public_ip_is_elastic=is_elastic,

@@ -14,6 +14,7 @@ from typing import Any
 from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..model import Instance, PatchRun, PatchState, ReadError, SsmInstanceInfo
 from ..scope import Scope
+from .ec2 import shared_text
 
 # DescribeInstanceInformation: MaxResults 5-50. DescribeInstancePatchStates: at most 50 InstanceIds
 # (MaxResults 10-100). ListCommandInvocations: MaxResults 1-50. So 50 ids a call, one page each.
@@ -46,10 +47,11 @@ def read_ssm_facets(
 def read_instance_information(ssm: Any, instance_ids: Iterable[str]) -> dict[str, SsmInstanceInfo]:
     """SSM's view of these instances. An instance SSM does not know is absent from the result."""
     found: dict[str, SsmInstanceInfo] = {}
-    for chunk in _chunks(sorted(set(instance_ids)), IDS_PER_CALL):
+    known = {i: i for i in instance_ids}  # the snapshot's id strings, shared rather than copied
+    for chunk in _chunks(sorted(known), IDS_PER_CALL):
         for page in _pages(ssm, "describe_instance_information", Filters=[{"Key": "InstanceIds", "Values": chunk}]):
             for raw in page.get("InstanceInformationList", []):
-                info = _instance_info(raw)
+                info = _instance_info(raw, known)
                 if info is not None:
                     found[info.instance_id] = info
     return found
@@ -58,11 +60,13 @@ def read_instance_information(ssm: Any, instance_ids: Iterable[str]) -> dict[str
 def read_patch_states(ssm: Any, instance_ids: Iterable[str]) -> dict[str, PatchState]:
     """Patch Manager's last report per instance. An instance never scanned is absent."""
     found: dict[str, PatchState] = {}
-    for chunk in _chunks(sorted(set(instance_ids)), IDS_PER_CALL):
+    known = {i: i for i in instance_ids}
+    for chunk in _chunks(sorted(known), IDS_PER_CALL):
         for page in _pages(ssm, "describe_instance_patch_states", InstanceIds=chunk):
             for raw in page.get("InstancePatchStates", []):
                 if raw.get("InstanceId"):
-                    found[raw["InstanceId"]] = _patch_state(raw)
+                    state = _patch_state(raw, known)
+                    found[state.instance_id] = state
     return found
 
 
@@ -103,28 +107,28 @@ def _pages(ssm: Any, operation: str, **kwargs: Any) -> Iterator[Mapping[str, Any
     yield from paginator.paginate(**kwargs, PaginationConfig={"PageSize": IDS_PER_CALL})
 
 
-def _instance_info(raw: Mapping[str, Any]) -> SsmInstanceInfo | None:
+def _instance_info(raw: Mapping[str, Any], known: Mapping[str, str] | None = None) -> SsmInstanceInfo | None:
     instance_id = raw.get("InstanceId")
     if not instance_id or not str(instance_id).startswith("i-"):
         return None  # on-premises managed nodes (mi-...) are not EC2 instances
     return SsmInstanceInfo(
-        instance_id=str(instance_id),
-        ping_status=str(raw.get("PingStatus", "")),
-        platform_type=str(raw.get("PlatformType", "")),
-        agent_version=str(raw.get("AgentVersion", "")),
+        instance_id=_known(str(instance_id), known),
+        ping_status=_shared(raw.get("PingStatus", "")),
+        platform_type=_shared(raw.get("PlatformType", "")),
+        agent_version=_shared(raw.get("AgentVersion", "")),
         last_ping_at=raw.get("LastPingDateTime"),
     )
 
 
-def _patch_state(raw: Mapping[str, Any]) -> PatchState:
+def _patch_state(raw: Mapping[str, Any], known: Mapping[str, str] | None = None) -> PatchState:
     def count(key: str) -> int:
         return int(raw.get(key) or 0)
 
     return PatchState(
-        instance_id=str(raw["InstanceId"]),
-        operation=str(raw.get("Operation", "")),
+        instance_id=_known(str(raw["InstanceId"]), known),
+        operation=_shared(raw.get("Operation", "")),
         operation_end_time=raw.get("OperationEndTime"),
-        baseline_id=str(raw.get("BaselineId", "")),
+        baseline_id=_shared(raw.get("BaselineId", "")),
         missing_count=count("MissingCount"),
         failed_count=count("FailedCount"),
         installed_pending_reboot_count=count("InstalledPendingRebootCount"),
@@ -133,8 +137,18 @@ def _patch_state(raw: Mapping[str, Any]) -> PatchState:
         security_non_compliant_count=count("SecurityNonCompliantCount"),
         other_non_compliant_count=count("OtherNonCompliantCount"),
         installed_count=count("InstalledCount"),
-        reboot_option=str(raw.get("RebootOption", "")),
+        reboot_option=_shared(raw.get("RebootOption", "")),
     )
+
+
+def _shared(value: Any) -> str:
+    """One string object for values every instance repeats ("Online", "Linux", a baseline id, an
+    agent version): 9,000 managed instances hold ~2 MB less (bench/: the 128 MB Lambda)."""
+    return shared_text(str(value))
+
+
+def _known(instance_id: str, known: Mapping[str, str] | None) -> str:
+    return known.get(instance_id, instance_id) if known else instance_id
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..model import VolumeInfo
-from .ec2 import FILTER_VALUES, _chunks
+from .ec2 import FILTER_VALUES, _chunks, shared_text
 
 VOLUME_PAGE_SIZE = 500  # DescribeVolumes' largest page
 
@@ -15,7 +15,7 @@ VOLUME_PAGE_SIZE = 500  # DescribeVolumes' largest page
 def read_volumes(ec2: Any, volume_ids: Iterable[str], *, list_all: bool = False) -> dict[str, VolumeInfo]:
     """The wanted volumes. `list_all` (a sweep): page through every volume in the region, 500 a call,
     and keep the wanted ones: ceil(volumes/500) calls instead of ceil(wanted/200) (bench/, issue 8)."""
-    wanted = set(volume_ids)
+    wanted = {v: v for v in volume_ids}  # the instances' id strings, shared rather than copied
     volumes: dict[str, VolumeInfo] = {}
     paginator = ec2.get_paginator("describe_volumes")
     if list_all:
@@ -25,13 +25,14 @@ def read_volumes(ec2: Any, volume_ids: Iterable[str], *, list_all: bool = False)
     for request in requests:
         for page in paginator.paginate(**request, PaginationConfig={"PageSize": VOLUME_PAGE_SIZE}):
             for raw in page.get("Volumes", []):
-                if raw.get("VolumeId") not in wanted:
+                volume_id = wanted.get(raw.get("VolumeId", ""))
+                if volume_id is None:
                     continue
                 volume = VolumeInfo(
-                    id=raw["VolumeId"],
+                    id=volume_id,
                     encrypted=bool(raw.get("Encrypted", False)),
-                    kms_key_id=raw.get("KmsKeyId"),
-                    state=raw.get("State", ""),
+                    kms_key_id=shared_text(raw.get("KmsKeyId")),
+                    state=shared_text(raw.get("State", "")),
                 )
                 volumes[volume.id] = volume
     return volumes
