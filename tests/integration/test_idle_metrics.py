@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from chalicelib.model import DailyUsage, DayUsage
 from chalicelib.snapshot.metrics import MAX_QUERIES_PER_CALL, read_daily_usage, usage_window
 from devtools.idle_fleet import QUIET, Day, put_daily_usage
 
@@ -148,3 +149,35 @@ def test_response_messages_are_reported():
     with stub:
         read = read_daily_usage(client, ["i-0aaaaaaaaaaaaaaaa"], NOW, 14)
     assert [e.message for e in read.errors] == ["MaxDatapointsExceeded: cut"]
+
+
+def test_the_usage_facet_is_a_compact_mapping_that_builds_each_instance_on_demand():
+    # GIVEN three instances: one with two days of data, one failed query, one without datapoints
+    client, stub = _stubbed()
+    a, b, c = "i-0aaaaaaaaaaaaaaaa", "i-0bbbbbbbbbbbbbbbb", "i-0cccccccccccccccc"
+    results = [_result(f"q{n}", [float(n), float(n) + 0.5], day_offset=12) for n in range(3)]
+    results += [_result("q3", [], status="InternalError"), _result("q4", []), _result("q5", [])]
+    results += [_result(f"q{n}", []) for n in range(6, 9)]
+    stub.add_response("get_metric_data", {"MetricDataResults": results}, None)
+    with stub:
+        read = read_daily_usage(client, [a, b, c], NOW, 14)
+    usage = read.usage
+    # THEN it is a read-only mapping of the readable instances, in the order asked
+    assert list(usage) == [a, c] and len(usage) == 2
+    assert a in usage and b not in usage and "i-unknown" not in usage
+    with pytest.raises(KeyError):
+        usage[b]
+    assert usage.get(b) is None
+    # AND each instance's days are exactly what the per-day objects held before (None: no datapoint)
+    expected_a = DailyUsage(
+        a,
+        tuple(
+            DayUsage(START + timedelta(days=n))
+            if n < 12
+            else DayUsage(START + timedelta(days=n), 0.0 + (n - 12) * 0.5, 1.0 + (n - 12) * 0.5, 2.0 + (n - 12) * 0.5)
+            for n in range(14)
+        ),
+    )
+    assert usage[a] == expected_a
+    assert usage[c] == DailyUsage(c, tuple(DayUsage(START + timedelta(days=n)) for n in range(14)))
+    assert usage == {a: expected_a, c: usage[c]}  # equal to the plain dict it replaces
