@@ -1,14 +1,15 @@
 """Where a sweep's memory goes: RSS and peak RSS after each stage of one CLI sweep.
 
-    AWS_ENDPOINT_URL=... python -m bench.profile_sweep [--region eu-west-1] [-- extra sweep flags]
+    AWS_ENDPOINT_URL=... [WARDEN_CHECKS=all] python -m bench.profile_sweep [--trace N] [-- extra sweep flags]
 
-Point it at a seeded fleet (`python -m bench.run --tools ec2-warden --hold 600` serves one and prints
-its endpoint). It runs `python -m chalicelib sweep --mode audit --format json` in this process, the
-report going to /dev/null, with each pipeline stage wrapped to print /proc/self/status' VmRSS and
-VmHWM when it returns. Linux only.
+Point it at a seeded fleet (`python -m bench.run --sizes 10000 --tools ec2-warden,ec2-warden-all
+--hold 3600` serves one and prints its endpoint; with ec2-warden-all among the tools, its moto also
+answers the SSM reads every check makes). It runs `python -m chalicelib sweep --mode audit --format
+json` in this process, the report going to /dev/null, with each pipeline stage wrapped to print
+/proc/self/status' VmRSS and VmHWM when it returns. Linux only.
 
 `--trace N` also runs tracemalloc (slower, and its own bookkeeping inflates RSS) and prints, after
-each stage, Python's traced memory and peak, and after the stage named by `--trace-at` (default:
+each stage, Python's traced memory and peak, and after the stages named by `--trace-at` (default:
 the last), the N source lines holding the most."""
 
 from __future__ import annotations
