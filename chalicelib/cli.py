@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -106,12 +106,17 @@ def _parse_now(text: str | None) -> datetime:
 def _print(report: Report, fmt: str, out: TextIO) -> None:
     if fmt == "json":
         write_report_json(report, out)  # findings streamed: a 17,000-finding report is never one dict
-    else:
-        out.write(render_table(report.to_dict()))
+    else:  # the findings' lines streamed too: the same text as render_table(report.to_dict())
+        for line in _table_lines(report.to_dict(findings=False), report.finding_dicts(), len(report.findings)):
+            out.write(line + "\n")
 
 
 def render_table(data: dict[str, Any]) -> str:
     """The report as a person reads it."""
+    return "\n".join(_table_lines(data, iter(data["findings"]), len(data["findings"]))) + "\n"
+
+
+def _table_lines(data: dict[str, Any], findings: Iterator[dict[str, Any]], count: int) -> Iterator[str]:
     scope = data["scope"]
     lines = [
         f"ec2-warden {data['mode']} | {data['trigger']} | account {scope['account']} | region {scope['region']}"
@@ -123,12 +128,13 @@ def render_table(data: dict[str, Any]) -> str:
         lines.append("census: " + ", ".join(f"{k} {v}" for k, v in data["census"].items()))
     if data.get("sprawl"):
         lines.append(_sprawl_line(data["sprawl"]))
-    findings = data["findings"]
-    lines.append(f"\nfindings: {len(findings)}")
-    if findings:
+    lines.append(f"\nfindings: {count}")
+    if count:
         lines.append(f"  {'SEVERITY':<9} {'CHECK':<18} {'INSTANCE':<20} {'STATUS':<9} TITLE")
-        for f in findings:
-            lines.append(f"  {f['severity']:<9} {f['check']:<18} {f['resource_id']:<20} {f['status']:<9} {f['title']}")
+    yield from lines
+    lines = []
+    for f in findings:
+        yield f"  {f['severity']:<9} {f['check']:<18} {f['resource_id']:<20} {f['status']:<9} {f['title']}"
     if data["resolved"]:
         lines.append(f"\nresolved: {len(data['resolved'])}")
         lines.extend(f"  {fid}" for fid in data["resolved"])
@@ -146,7 +152,7 @@ def render_table(data: dict[str, Any]) -> str:
         f"\nAWS calls: {sum(calls.values())}"
         + (" (" + ", ".join(f"{k} {v}" for k, v in calls.items()) + ")" if calls else "")
     )
-    return "\n".join(lines) + "\n"
+    yield from lines
 
 
 def _sprawl_line(sprawl: dict[str, Any]) -> str:

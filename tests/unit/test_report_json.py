@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from chalicelib.cli import main
+from chalicelib.cli import _print, main, render_table
 from chalicelib.model import (
     ActionKind,
     ActionOutcome,
@@ -84,7 +84,17 @@ def full_report() -> Report:
     ]
     report.errors = [ReadError("ssm:DescribeInstanceInformation", "AccessDenied: no")]
     report.api_calls = {"ec2:DescribeInstances": 10, "cloudwatch:GetMetricData": 54}
-    report.sprawl = {"running": 2, "by_environment": {"prod": {"idle": 1}}}
+    report.sprawl = {
+        "instances": 2,
+        "running": 2,
+        "idle": 1,
+        "idle_protected": 0,
+        "marked": 0,
+        "stopped_by_warden": 0,
+        "stopped_long": 0,
+        "stopped_max_days": 30,
+        "by_environment": {"prod": {"idle": 1, "running": 2}},
+    }
     return report
 
 
@@ -133,3 +143,14 @@ def test_the_cli_prints_the_streamed_report_for_an_ignored_event(tmp_path):
     assert code == 0, err.getvalue()
     assert out.getvalue().endswith("}\n")
     assert json.loads(out.getvalue())["trigger"]
+
+
+def test_the_table_is_streamed_to_the_same_text_as_render_table():
+    # GIVEN a full report and an empty one
+    for report in (full_report(), Report(mode=Mode.AUDIT, trigger="sweep", account=ACCOUNT, region=REGION)):
+        # WHEN the CLI prints them as a table (its default format)
+        out = io.StringIO()
+        _print(report, "table", out)
+        # THEN the text is render_table's of the whole dict, finding lines included
+        assert out.getvalue() == render_table(report.to_dict())
+    assert "i-3" in render_table(full_report().to_dict())
