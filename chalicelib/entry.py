@@ -73,7 +73,22 @@ def _run(scope: Scope, settings: Settings, context: Any) -> dict[str, Any]:
         },
     )
     emit_run_metrics(report, settings.metrics_namespace)
-    return report.to_dict()
+    return response_of(report)
+
+
+# Lambda refuses a synchronous response over 6 MB (and an asynchronous invocation's destination
+# record over 256 KB); a finding is ~1-2 KB of JSON. Past this many, the handler answers without
+# the list: every finding is already in Security Hub (notify/enforce) and in the log, and the CLI's
+# report (`sweep`, `replay`) always lists them all.
+MAX_RESPONSE_FINDINGS = 1000
+
+
+def response_of(report: Report) -> dict[str, Any]:
+    """The handler's answer: the report, its findings list left empty (`findings_omitted` says how
+    many) when there are more than MAX_RESPONSE_FINDINGS."""
+    if len(report.findings) <= MAX_RESPONSE_FINDINGS:
+        return report.to_dict()
+    return report.to_dict(findings=False) | {"findings_omitted": len(report.findings)}
 
 
 def time_budget(context: Any) -> float | None:

@@ -102,6 +102,23 @@ def test_scheduled_sweep_covers_the_fleet(lambda_client, ec2, securityhub):
     assert hub_count(securityhub) == len(fleet.exposed_ids())
 
 
+def test_a_sweep_with_more_findings_than_a_response_holds_answers_without_the_list(
+    lambda_client, ec2, securityhub, monkeypatch
+):
+    # GIVEN a fleet with more findings than the handler's answer may carry (bound lowered for the test)
+    fleet = seed_exposure_fleet(ec2)
+    monkeypatch.setattr(entry, "MAX_RESPONSE_FINDINGS", 2)
+    event = lambda_client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="us-east-1"
+    )
+    # WHEN the scheduled sweep runs
+    report = lambda_client.lambda_.invoke("sweep", event).payload
+    # THEN the answer says how many it left out, and every finding still reached Security Hub
+    assert report["findings"] == [] and report["findings_omitted"] == len(fleet.exposed_ids()) > 2
+    assert report["census"] and report["api_calls"]
+    assert hub_count(securityhub) == len(fleet.exposed_ids())
+
+
 def _enveloped(variant):
     """Malformed variants that still reach Chalice as an EventBridge envelope."""
     event = variant()
