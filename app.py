@@ -29,8 +29,8 @@ app = Chalice(app_name="ec2-warden", configure_logs=False)
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(correlation_id_path="id")))
 # X-Ray subsegments for each AWS call (Powertools Tracer, botocore only: patching everything would
 # trace the Slack webhook request, secret URL included). Off unless a stage asks for it with
-# POWERTOOLS_TRACE_DISABLED=false. Importing the X-Ray SDK builds two botocore clients: ~85 ms more
-# at import, ~16 ms more for import + first event (botocore is loaded either way; bench/cold_start.py).
+# POWERTOOLS_TRACE_DISABLED=false. Importing the X-Ray SDK builds two botocore clients: ~85-95 ms more
+# at import, ~16-20 ms more for import + first event (botocore is loaded either way; bench/cold_start.py).
 # Lambda's own trace of each invocation (`xray: true`) needs no SDK. The report is not put in traces.
 tracer = None
 if tracing_enabled(os.environ):

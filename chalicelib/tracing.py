@@ -1,6 +1,6 @@
 """Whether the Powertools Tracer (X-Ray subsegments per AWS call) is wanted, decided without
-importing the X-Ray SDK, whose import builds two botocore clients (~85 ms more to `import app`,
-~16 ms more to import + first event: bench/cold_start.py).
+importing the X-Ray SDK, whose import builds two botocore clients (~85-95 ms more to `import app`,
+~16-20 ms more to import + first event: bench/cold_start.py).
 
 Powertools' own rule (Tracer._is_tracer_disabled), read from the same variables: on in Lambda,
 off outside it (and under SAM local or `chalice local`), off when POWERTOOLS_TRACE_DISABLED is
