@@ -22,7 +22,7 @@ from .model import (
 )
 from .notify import MESSAGE_DIGEST, MESSAGE_FINDING, MESSAGE_ROLLUP, is_news
 from .notify.compose import DEADLINE_HORIZON
-from .notify.facts import stop_deadlines
+from .notify.facts import reminders_due, stop_deadlines
 from .plan_idle import plan_idle_lifecycle
 from .plan_patch import plan_patch_runs
 from .settings import Settings
@@ -115,7 +115,12 @@ def plan_slack(
                 and settings.mode in ACTION_MODES[a.kind]  # a mark notify mode only prints is no news
                 for a in other_actions
             )
-            or stop_deadlines(snapshot.instances, now, DEADLINE_HORIZON)
+            or reminders_due(
+                stop_deadlines(snapshot.instances, now, DEADLINE_HORIZON),
+                now,
+                DEADLINE_HORIZON,
+                settings.sweep_interval,
+            )
         )
         if not worth_a_digest:
             return []

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -113,6 +114,11 @@ class Settings:
     @property
     def sweeps_organization(self) -> bool:
         return self.sweep_accounts == (ORGANIZATION,)
+
+    @property
+    def sweep_interval(self) -> timedelta | None:
+        """Time between two scheduled sweeps, for a rate(...) schedule; None for cron(...)."""
+        return schedule_interval(self.sweep_schedule)
 
     @property
     def slack_enabled(self) -> bool:
@@ -320,9 +326,25 @@ def _float_between(low: float, high: float) -> Callable[[str, str], float]:
     return parse
 
 
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_RATE_UNIT = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def schedule_interval(schedule: str) -> timedelta | None:
+    """rate(N unit) -> N units; None for a cron(...) expression (no fixed interval)."""
+    found = _RATE.match(schedule)
+    if found is None:
+        return None
+    return int(found.group(1)) * _RATE_UNIT[found.group(2).rstrip("s")]
+
+
 def _parse_schedule(var: str, raw: str) -> str:
-    if not (raw.startswith("rate(") or raw.startswith("cron(")) or not raw.endswith(")"):
-        raise SettingsError(f"{var}={raw!r} must be an EventBridge rate(...) or cron(...) expression")
+    if raw.startswith("cron(") and raw.endswith(")"):
+        return raw
+    if not _RATE.match(raw) or schedule_interval(raw) == timedelta(0):
+        raise SettingsError(
+            f"{var}={raw!r} must be an EventBridge rate(N minutes|hours|days) with N >= 1, or cron(...)"
+        )
     return raw
 
 

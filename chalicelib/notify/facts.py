@@ -71,6 +71,18 @@ def stop_deadlines(instances: Iterable[Instance], now: datetime, within: timedel
     return tuple(sorted(due, key=lambda d: (d.stop_after, d.instance_id)))
 
 
+def reminders_due(
+    deadlines: Iterable[Deadline], now: datetime, horizon: timedelta, interval: timedelta | None
+) -> tuple[Deadline, ...]:
+    """The deadlines worth a digest of their own in this sweep: those that came within `horizon`
+    since the previous sweep (`interval` ago), and those the next sweep will be past (the last
+    call). A deadline is otherwise reminded by the sweeps in between only when they post anyway,
+    so an hourly sweep does not repeat it 24 times. No interval known (a cron schedule): every one."""
+    if interval is None:
+        return tuple(deadlines)
+    return tuple(d for d in deadlines if d.stop_after > now + horizon - interval or d.stop_after <= now + interval)
+
+
 def utc_text(when: datetime) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

@@ -149,13 +149,43 @@ def test_a_sweep_that_resolves_something_gets_a_digest() -> None:
     assert action.message == "digest" and len(action.resolutions) == 1
 
 
-def test_a_stop_due_within_a_day_makes_a_sweep_worth_a_digest() -> None:
-    soon = Instance("i-5", "running", ACCOUNT, REGION, tags={"warden:stop-after": "2026-02-01T06:00:00Z"})
-    later = Instance("i-6", "running", ACCOUNT, REGION, tags={"warden:stop-after": "2026-02-09T06:00:00Z"})
-    with_soon = plan_actions([result()], snapshot((soon,), prior={}, sweep=True), load_settings(SLACK), NOW)
-    with_later = plan_actions([result()], snapshot((later,), prior={}, sweep=True), load_settings(SLACK), NOW)
-    assert len(slack_actions(with_soon)) == 1
-    assert slack_actions(with_later) == []
+@pytest.mark.parametrize(
+    ("due_in", "schedule", "digest"),
+    [
+        (timedelta(hours=23, minutes=30), "rate(1 hour)", True),  # came within a day since the last sweep
+        (timedelta(hours=18), "rate(1 hour)", False),  # already announced; no digest of its own
+        (timedelta(minutes=30), "rate(1 hour)", True),  # the last call: the next sweep stops it
+        (timedelta(hours=18, minutes=1), "rate(6 hours)", True),  # entered since the sweep 6 h ago
+        (timedelta(hours=18), "rate(6 hours)", False),  # the sweep 6 h ago saw it at exactly 24 h
+        (timedelta(hours=18), "cron(0 * * * ? *)", True),  # no fixed interval: every sweep, as before
+        (timedelta(days=6), "rate(1 hour)", False),  # not within a day
+    ],
+)
+def test_a_stop_deadline_is_worth_a_digest_when_it_comes_within_a_day_and_at_the_last_call(
+    due_in, schedule, digest
+) -> None:
+    when = (NOW + due_in).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = Instance("i-5", "running", ACCOUNT, REGION, tags={"warden:stop-after": when})
+    settings = load_settings(SLACK | {"SWEEP_SCHEDULE": schedule})
+    plan = plan_actions([result()], snapshot((soon,), prior={}, sweep=True), settings, NOW)
+    assert len(slack_actions(plan)) == (1 if digest else 0)
+
+
+def test_an_hourly_sweep_reminds_a_deadline_twice_not_every_hour() -> None:
+    # GIVEN a stop deadline two days out WHEN 48 hourly sweeps run up to it THEN two digests of its own
+    deadline = NOW + timedelta(days=2)
+    inst = Instance(
+        "i-5", "running", ACCOUNT, REGION, tags={"warden:stop-after": deadline.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    )
+    settings = load_settings(SLACK | {"SWEEP_SCHEDULE": "rate(1 hour)"})
+    digests = [
+        hour
+        for hour in range(48)
+        if slack_actions(
+            plan_actions([result()], snapshot((inst,), prior={}, sweep=True), settings, NOW + timedelta(hours=hour))
+        )
+    ]
+    assert digests == [24, 47]  # as it comes within a day, and in the last sweep before the stop
 
 
 def test_mode_gate_lists_notify_slack_for_notify_and_enforce_only() -> None:

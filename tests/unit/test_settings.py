@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -31,6 +32,8 @@ def test_defaults_are_safe():
         ({"AWS_MAX_ATTEMPTS": "0"}, "AWS_MAX_ATTEMPTS"),
         ({"AWS_REGION": "moon-base"}, "AWS_REGION"),
         ({"SWEEP_SCHEDULE": "every hour"}, "SWEEP_SCHEDULE"),
+        ({"SWEEP_SCHEDULE": "rate(0 hours)"}, "SWEEP_SCHEDULE"),
+        ({"SWEEP_SCHEDULE": "rate(an hour)"}, "SWEEP_SCHEDULE"),
         ({"EXPOSURE_CRITICAL_PORTS": "22", "EXPOSURE_HIGH_PORTS": "22"}, "EXPOSURE_HIGH_PORTS"),
     ],
 )
@@ -55,3 +58,17 @@ def test_the_readme_lists_every_setting():
     readme = (PROJECT_DIR / "README.md").read_text()
     listed = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, flags=re.M))
     assert set(SETTING_NAMES) <= listed
+
+
+@pytest.mark.parametrize(
+    ("schedule", "interval"),
+    [
+        ("rate(1 hour)", timedelta(hours=1)),
+        ("rate(6 hours)", timedelta(hours=6)),
+        ("rate(15 minutes)", timedelta(minutes=15)),
+        ("rate(1 day)", timedelta(days=1)),
+        ("cron(0 * * * ? *)", None),
+    ],
+)
+def test_the_sweep_interval_is_read_from_a_rate_schedule(schedule, interval):
+    assert load_settings({"SWEEP_SCHEDULE": schedule}).sweep_interval == interval
