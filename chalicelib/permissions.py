@@ -75,7 +75,8 @@ PLATFORM_PERMISSIONS: tuple[str, ...] = (
     "logs:CreateLogStream",
     "logs:PutLogEvents",
     "sqs:SendMessage",
-    # Powertools Tracer (X-Ray active tracing, botocore patched only).
+    # X-Ray active tracing (`xray: true`: Lambda sends its own segments with the function role),
+    # and the Powertools Tracer's subsegments when a stage turns tracing on.
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 )
