@@ -209,10 +209,11 @@ def _security_hub_summary(ctx: DemoContext) -> None:
     for page in hub.get_paginator("get_findings").paginate():
         for finding in page["Findings"]:
             if finding.get("GeneratorId", "").startswith("ec2-warden/"):
-                states[f"{finding['RecordState']}/{finding['Compliance']['Status']}"] += 1
-    ctx.say("\n== Security Hub now holds ec2-warden's findings ==")
+                workflow = (finding.get("Workflow") or {}).get("Status", "NEW")
+                states[f"{finding['RecordState']}/{finding['Compliance']['Status']}/{workflow}"] += 1
+    ctx.say("\n== Security Hub now holds ec2-warden's findings (record state / compliance / workflow) ==")
     for state, count in sorted(states.items()):
-        ctx.say(f"   {state:<16} {count}")
+        ctx.say(f"   {state:<25} {count}")
 
 
 def _lease_table(stage: str) -> str:

@@ -31,3 +31,4 @@ def test_the_demo_runs_every_story_and_exits_0():
     assert "not flagged, as it should be" in out
     assert "action patch: 2 done" in out
     assert "resolved in Security Hub" in out
+    assert "ARCHIVED/PASSED/RESOLVED" in out  # resolved findings carry Workflow.Status RESOLVED too
