@@ -47,6 +47,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from devtools.fleet import tcp
+
 AMI = "ami-12c6146b"  # one of moto's built-in images
 WORLD_V4 = "0.0.0.0/0"
 WORLD_V6 = "::/0"
@@ -80,17 +82,6 @@ PROFILES: dict[str, tuple[float, bool]] = {  # profile -> (weight, idle)
     "no-data": (4, False),
 }
 STOPPED_SHARE = 0.10
-
-
-def _tcp(port_from: int, port_to: int | None = None, *, v4: str = "", v6: str = "", group: str = "") -> dict[str, Any]:
-    rule: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port_from, "ToPort": port_to or port_from}
-    if v4:
-        rule["IpRanges"] = [{"CidrIp": v4}]
-    if v6:
-        rule["Ipv6Ranges"] = [{"CidrIpv6": v6}]
-    if group:
-        rule["UserIdGroupPairs"] = [{"GroupId": group}]
-    return rule
 
 
 @dataclass
@@ -149,17 +140,17 @@ def seed_fleet(ec2: Any, cloudwatch: Any, size: int, *, points_per_day: int = 24
 
     app_tier = group("app-tier", [])
     group("closed", [])
-    group("ssh-world", [_tcp(22, v4=WORLD_V4)])
-    group("https-world-v6", [_tcp(443, v6=WORLD_V6)])
+    group("ssh-world", [tcp(22, v4=WORLD_V4)])
+    group("https-world-v6", [tcp(443, v6=WORLD_V6)])
     group("all-traffic-world", [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": WORLD_V4}]}])
-    group("postgres-world", [_tcp(5432, v4=WORLD_V4)])
+    group("postgres-world", [tcp(5432, v4=WORLD_V4)])
     group("icmp-world", [{"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": WORLD_V4}]}])
-    group("ssh-from-app-tier", [_tcp(22, group=app_tier)])
-    group("ssh-from-10-8", [_tcp(22, v4="10.0.0.0/8")])
-    group("rdp-world", [_tcp(3389, v4=WORLD_V4)])
-    group("web-8080-world", [_tcp(8080, v4=WORLD_V4)])
+    group("ssh-from-app-tier", [tcp(22, group=app_tier)])
+    group("ssh-from-10-8", [tcp(22, v4="10.0.0.0/8")])
+    group("rdp-world", [tcp(3389, v4=WORLD_V4)])
+    group("web-8080-world", [tcp(8080, v4=WORLD_V4)])
     # Filler groups, as real accounts have: one per 50 instances, each admitting a private range.
-    fillers = [group(f"filler-{k:04d}", [_tcp(443, v4=f"10.{k % 250}.0.0/16")]) for k in range(max(10, size // 50))]
+    fillers = [group(f"filler-{k:04d}", [tcp(443, v4=f"10.{k % 250}.0.0/16")]) for k in range(max(10, size // 50))]
     fleet.timings["network"] = time.perf_counter() - started
 
     started = time.perf_counter()
