@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .model import Finding, Instance, PriorFinding, Resolution, Severity
+from .partitions import instance_arn, partition_of
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR_PREFIX = "ec2-warden/"
@@ -34,7 +35,7 @@ FINDING_TYPES: Mapping[str, tuple[str, ...]] = {
 
 
 def product_arn(account: str, region: str) -> str:
-    return f"arn:aws:securityhub:{region}:{account}:product/{account}/default"
+    return f"arn:{partition_of(region)}:securityhub:{region}:{account}:product/{account}/default"
 
 
 def _owner_fields(resource_account: str, reporter: str | None) -> dict[str, str]:
@@ -136,8 +137,8 @@ def resolution_to_asff(
         "Resources": [
             {
                 "Type": "AwsEc2Instance",
-                "Id": f"arn:aws:ec2:{region}:{account}:instance/{resolution.resource_id}",
-                "Partition": "aws",
+                "Id": instance_arn(region, account, resolution.resource_id),
+                "Partition": partition_of(region),
                 "Region": region,
             }
         ],
@@ -192,8 +193,8 @@ def prior_from_asff(raw: Mapping[str, Any]) -> PriorFinding | None:
 def _instance_resource(finding: Finding, instance: Instance | None) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "Type": "AwsEc2Instance",
-        "Id": f"arn:aws:ec2:{finding.region}:{finding.account}:instance/{finding.resource_id}",
-        "Partition": "aws",
+        "Id": instance_arn(finding.region, finding.account, finding.resource_id),
+        "Partition": partition_of(finding.region),
         "Region": finding.region,
     }
     if instance is None:

@@ -10,6 +10,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from .partitions import instance_arn
+
 
 class Severity(enum.StrEnum):
     INFORMATIONAL = "INFORMATIONAL"
@@ -119,7 +121,7 @@ class Instance:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:ec2:{self.region}:{self.account}:instance/{self.id}"
+        return instance_arn(self.region, self.account, self.id)
 
     @property
     def all_group_ids(self) -> tuple[str, ...]:

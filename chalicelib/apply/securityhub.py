@@ -19,6 +19,7 @@ from typing import Any
 from ..asff import GENERATOR_PREFIX, NOTE_AUTHOR, prior_from_asff, product_arn
 from ..clients import AWS_ERRORS, aws_error_message
 from ..model import PriorFinding, finding_id_prefix
+from ..partitions import instance_arn
 
 MAX_FINDINGS_PER_CALL = 100
 MAX_BATCH_BYTES = 6 * 1024 * 1024 - 64 * 1024  # 6 MB request limit, with room for the envelope
@@ -71,7 +72,7 @@ class SecurityHubAdapter:
         if wanted is None:
             filter_sets.append(base)
         else:
-            arns = [f"arn:aws:ec2:{region}:{account}:instance/{i}" for i in sorted(wanted)]
+            arns = [instance_arn(region, account, i) for i in sorted(wanted)]
             for start in range(0, len(arns), MAX_FILTER_VALUES):
                 chunk = arns[start : start + MAX_FILTER_VALUES]
                 filter_sets.append({**base, "ResourceId": [{"Value": a, "Comparison": "EQUALS"} for a in chunk]})

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..model import ActionOutcome, Finding, Mode, ReadError, Resolution, Severity
 from .blocks import Block, context, escape, header, link, listing, listing_blocks, message, section
-from .facts import Deadline, utc_text
+from .facts import Deadline, securityhub_findings_url, utc_text
 from .messages import FindingNotice, rollup_line
 
 MAX_LISTED = 15  # lines per list: a digest is read in a minute, the rest is in Security Hub
@@ -52,8 +52,9 @@ def digest_message(d: SweepDigest) -> dict[str, Any]:
     if d.errors:
         lines = [f"• {escape(e.where)}: {escape(e.message)}" for e in d.errors]
         blocks.extend(listing_blocks(f"*Errors ({len(d.errors)})*", lines, max_items=MAX_LISTED))
-    hub = f"https://{d.region}.console.aws.amazon.com/securityhub/home?region={d.region}#/findings"
-    blocks.append(context([link(hub, "All findings in Security Hub")]))
+    hub = securityhub_findings_url(d.region)
+    if hub is not None:
+        blocks.append(context([link(hub, "All findings in Security Hub")]))
     summary = f"ec2-warden sweep {d.account} {d.region}: {len(d.open_findings)} open, {len(d.new)} new"
     summary += f", {len(d.resolved)} resolved, {len(d.errors)} error(s)"
     return message(summary, blocks)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from ..model import Instance, Severity
+from ..partitions import console_host
 
 # Public tag names (DESIGN.md): the idle lifecycle writes the deadline; owners set protect.
 STOP_AFTER_TAG = "warden:stop-after"
@@ -29,14 +30,24 @@ def owner_of(instance: Instance | None) -> str | None:
     return next((instance.tags[k] for k in OWNER_TAGS if instance.tags.get(k)), None)
 
 
-def ec2_console_url(region: str, instance_id: str) -> str:
-    return f"https://{region}.console.aws.amazon.com/ec2/home?region={region}#InstanceDetails:instanceId={instance_id}"
+def console_url(region: str, path: str) -> str | None:
+    """A link into the AWS console of this region's partition; None where it has no public console."""
+    host = console_host(region)
+    return None if host is None else f"https://{region}.{host}/{path}"
 
 
-def securityhub_finding_url(region: str, finding_id: str) -> str:
+def ec2_console_url(region: str, instance_id: str) -> str | None:
+    return console_url(region, f"ec2/home?region={region}#InstanceDetails:instanceId={instance_id}")
+
+
+def securityhub_finding_url(region: str, finding_id: str) -> str | None:
     # The console's search filter is itself URL-encoded inside the fragment, hence quote(quote(...)).
     search = quote(quote("\\operator\\:EQUALS\\:" + finding_id, safe=""), safe="")
-    return f"https://{region}.console.aws.amazon.com/securityhub/home?region={region}#/findings?search=Id%3D{search}"
+    return console_url(region, f"securityhub/home?region={region}#/findings?search=Id%3D{search}")
+
+
+def securityhub_findings_url(region: str) -> str | None:
+    return console_url(region, f"securityhub/home?region={region}#/findings")
 
 
 @dataclass(frozen=True)

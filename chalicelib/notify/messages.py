@@ -86,10 +86,11 @@ def status_line(notice: FindingNotice) -> str:
 
 
 def finding_links(f: Finding) -> str:
-    return (
-        f"{link(ec2_console_url(f.region, f.resource_id), 'Instance in EC2 console')} · "
-        f"{link(securityhub_finding_url(f.region, f.id), 'Finding in Security Hub')}"
-    )
+    """Console links, where the region's partition has a public console; else the finding id."""
+    instance, finding = ec2_console_url(f.region, f.resource_id), securityhub_finding_url(f.region, f.id)
+    if instance is None or finding is None:
+        return f"Security Hub finding {escape(f.id)}"
+    return f"{link(instance, 'Instance in EC2 console')} · {link(finding, 'Finding in Security Hub')}"
 
 
 # --- why: one renderer per check that has structured details; the description otherwise ---------
