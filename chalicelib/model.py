@@ -326,6 +326,9 @@ class Snapshot:
     # Instances outside the scope that use a group referenced by an in-scope group's ingress rule
     # (an event's view of "who else is behind that group"); {} in a sweep, which sees everyone.
     group_neighbours: Mapping[str, Instance] | None = None
+    # Managed prefix lists referenced by the groups of publicly addressed instances: id -> CIDRs.
+    # None: not read; a list missing from a read mapping could not be read (snapshot/prefix_lists.py).
+    prefix_lists: Mapping[str, tuple[str, ...]] | None = None
 
 
 # ---------------------------------------------------------------------------------------------

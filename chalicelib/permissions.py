@@ -23,6 +23,8 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "ec2:DescribeImages",
     "ec2:DescribeVolumes",
     "ec2:DescribeVpcs",
+    # The entries of managed prefix lists that security-group rules reference (public-exposure).
+    "ec2:GetManagedPrefixListEntries",
     "sts:GetCallerIdentity",
     "securityhub:GetFindings",
     # Patch loop (issue 4): managed instances, patch states, and which invocations of a failed

@@ -35,6 +35,7 @@ OPERATIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "DescribeSecurityGroups",
             "DescribeVolumes",
             "DescribeVpcs",
+            "GetManagedPrefixListEntries",
             "StopInstances",
         ),
         "organizations": ("ListAccounts",),

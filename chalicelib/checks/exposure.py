@@ -7,7 +7,7 @@ addresses are reached through IPv4 rules, IPv6 addresses through IPv6 rules."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,9 +60,11 @@ class ExposurePath:
     cidr: str
     severity: Severity
     ports: str
+    prefix_list_id: str | None = None  # the CIDR came from this managed prefix list
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        via = {"prefix_list_id": self.prefix_list_id} if self.prefix_list_id else {}
+        return via | {
             "address": self.address,
             "address_kind": self.address_kind,
             "network_interface": self.interface_id,
@@ -85,8 +87,11 @@ def detect_public_exposure(snapshot: Snapshot, settings: Settings, now: datetime
         needed = instance.all_group_ids
         if not snapshot.security_groups_complete or any(g not in snapshot.security_groups for g in needed):
             return NOT_EVALUATED
-        paths = exposure_paths(instance, snapshot.security_groups, settings, wide)
-        return _finding(instance, paths) if paths else PASSED
+        paths = exposure_paths(instance, snapshot.security_groups, settings, wide, snapshot.prefix_lists)
+        if paths:
+            return _finding(instance, paths)
+        # A referenced prefix list that was not read could hold 0.0.0.0/0: no verdict on it.
+        return NOT_EVALUATED if _unread_prefix_lists(instance, snapshot) else PASSED
 
     # Instances that are gone pass trivially (judge_each): there is nothing left to expose.
     return judge_each(CheckName.PUBLIC_EXPOSURE, snapshot, judge)
@@ -97,7 +102,10 @@ def exposure_paths(
     groups: Mapping[str, SecurityGroup],
     settings: Settings,
     wide: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None,
+    prefix_lists: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[ExposurePath]:
+    """Every way in. A rule's prefix lists count by their entries (`prefix_lists`: id -> CIDRs);
+    a list not in that mapping adds nothing here (the caller decides what an unread list means)."""
     wide = wide if wide is not None else _wide_networks(settings.open_cidrs)
     paths: list[ExposurePath] = []
     for eni, address, kind in _public_addresses(instance):
@@ -105,8 +113,7 @@ def exposure_paths(
         for group_id in eni.group_ids:
             group = groups[group_id]
             for rule in group.ingress:
-                cidrs = rule.ipv6_ranges if family == 6 else rule.ipv4_ranges
-                for cidr in cidrs:
+                for cidr, list_id in _rule_cidrs(rule, family, prefix_lists or {}):
                     if _is_too_wide(cidr, wide):
                         severity, ports = rule_severity(rule, settings)
                         paths.append(
@@ -120,9 +127,33 @@ def exposure_paths(
                                 cidr,
                                 severity,
                                 ports,
+                                list_id,
                             )
                         )
     return paths
+
+
+def _rule_cidrs(
+    rule: IngressRule, family: int, prefix_lists: Mapping[str, tuple[str, ...]]
+) -> Iterator[tuple[str, str | None]]:
+    """The rule's CIDRs of one address family, its prefix lists' entries included (with their list)."""
+    yield from ((c, None) for c in (rule.ipv6_ranges if family == 6 else rule.ipv4_ranges))
+    for list_id in rule.prefix_list_ids:
+        for cidr in prefix_lists.get(list_id, ()):
+            if (":" in cidr) == (family == 6):
+                yield cidr, list_id
+
+
+def _unread_prefix_lists(instance: Instance, snapshot: Snapshot) -> bool:
+    if not _public_addresses(instance):
+        return False
+    known = snapshot.prefix_lists or {}
+    return any(
+        list_id not in known
+        for group_id in instance.all_group_ids
+        for rule in snapshot.security_groups[group_id].ingress
+        for list_id in rule.prefix_list_ids
+    )
 
 
 def rule_severity(rule: IngressRule, settings: Settings) -> tuple[Severity, str]:

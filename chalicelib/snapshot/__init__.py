@@ -17,6 +17,7 @@ from ..settings import Settings
 from . import ec2 as ec2_reads
 from .launch import read_launch_facets
 from .metrics import read_usage_facet
+from .prefix_lists import read_prefix_lists, referenced_lists
 from .ssm import read_ssm_facets
 
 
@@ -46,6 +47,10 @@ def take_snapshot(
     checks = set((settings or Settings()).checks)
     usage = read_usage_facet(clients, instances, now, usage_days, errors) if CheckName.IDLE in checks else None
     launch = read_launch_facets(scope, clients, instances, groups, settings or Settings(), errors)
+    prefix_lists = None
+    if CheckName.PUBLIC_EXPOSURE in checks:
+        wanted = referenced_lists(instances, groups)
+        prefix_lists = read_prefix_lists(clients.ec2, wanted, errors) if wanted else {}
 
     ssm_info, patch_states, patch_runs = (
         read_ssm_facets(scope, clients, instances, errors)  # patch loop
@@ -84,6 +89,7 @@ def take_snapshot(
         volumes=launch.volumes,
         vpcs=launch.vpcs,
         group_neighbours=launch.group_neighbours,
+        prefix_lists=prefix_lists,
     )
 
 

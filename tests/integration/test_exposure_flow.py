@@ -138,6 +138,30 @@ def test_a_group_named_only_by_name_is_found_and_its_instances_judged(ec2, clien
     assert report["api_calls"]["ec2:DescribeNetworkInterfaces"] == 1
 
 
+def test_a_group_that_admits_a_prefix_list_holding_the_internet_is_exposure(ec2, clients):
+    # GIVEN two public instances, SSH open to a customer prefix list: one list holds 0.0.0.0/0
+    network = base_network(ec2)
+
+    def prefix_list(name, cidrs):
+        entries = [{"Cidr": c} for c in cidrs]
+        made = ec2.create_managed_prefix_list(PrefixListName=name, MaxEntries=5, AddressFamily="IPv4", Entries=entries)
+        return made["PrefixList"]["PrefixListId"]
+
+    anywhere, office = prefix_list("anywhere", ["0.0.0.0/0"]), prefix_list("office", ["198.51.100.0/24"])
+    ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22}
+    wide = make_group(ec2, network, "ssh-anywhere-list", [ssh | {"PrefixListIds": [{"PrefixListId": anywhere}]}])
+    narrow = make_group(ec2, network, "ssh-office-list", [ssh | {"PrefixListIds": [{"PrefixListId": office}]}])
+    exposed = launch(ec2, network, "behind-wide-list", subnet=network.public_subnet, groups=[wide])
+    launch(ec2, network, "behind-office-list", subnet=network.public_subnet, groups=[narrow])
+    # WHEN swept
+    report = sweep(clients, settings=load_settings({"WARDEN_CHECKS": "public-exposure"}, mode=Mode.AUDIT))
+    # THEN only the instance behind the wide list is found, the path names the list, one read per list
+    [finding] = report["findings"]
+    assert finding["resource_id"] == exposed and finding["severity"] == "CRITICAL"
+    assert [p["prefix_list_id"] for p in finding["details"]["paths"]] == [anywhere]
+    assert report["api_calls"]["ec2:GetManagedPrefixListEntries"] == 2
+
+
 def test_revoke_resolves_the_finding_it_fixes(ec2, clients, securityhub):
     network = base_network(ec2)
     group = make_group(ec2, network, "ssh", [tcp(22, v4="0.0.0.0/0")])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chalicelib.checks.exposure import detect_public_exposure
-from chalicelib.model import CheckName, Severity
+from chalicelib.model import CheckName, IngressRule, Severity
 from chalicelib.settings import load_settings
 from tests.builders import NOW, eni, group, instance, rule, snapshot
 
@@ -184,3 +186,40 @@ def test_the_check_is_deterministic_whatever_the_order():
     first = judge([a, b], groups)
     second = judge([b, a], list(reversed(groups)))
     assert sorted(first.findings, key=lambda f: f.id) == sorted(second.findings, key=lambda f: f.id)
+
+
+# --- managed prefix lists: a rule admits every CIDR of the lists it names ------------------------
+
+
+def _with_prefix_lists(entries, *, ipv6=()):
+    sg_rule = IngressRule("tcp", 22, 22, prefix_list_ids=("pl-00000001",))
+    instances, groups = one_public([sg_rule], ipv6=ipv6)
+    snap = replace(snapshot(instances, groups), prefix_lists=entries)
+    return detect_public_exposure(snap, SETTINGS, NOW)
+
+
+def test_a_prefix_list_holding_the_internet_is_exposure_and_names_the_list():
+    result = _with_prefix_lists({"pl-00000001": ("10.0.0.0/8", "0.0.0.0/0")})
+    [finding] = result.findings
+    assert finding.severity is Severity.CRITICAL
+    [path] = finding.details["paths"]
+    assert (path["cidr"], path["prefix_list_id"], path["address"]) == ("0.0.0.0/0", "pl-00000001", "203.0.113.10")
+
+
+def test_a_prefix_list_of_narrow_ranges_is_not_exposure():
+    result = _with_prefix_lists({"pl-00000001": ("10.0.0.0/8", "198.51.100.0/24")})
+    assert result.findings == () and result.passed == frozenset({"i-00000001"})
+
+
+def test_an_ipv6_entry_reaches_only_ipv6_addresses():
+    assert _with_prefix_lists({"pl-00000001": ("::/0",)}).findings == ()
+    exposed = _with_prefix_lists({"pl-00000001": ("::/0",)}, ipv6=("2600:1f18::10",))
+    assert [p["address"] for p in exposed.findings[0].details["paths"]] == ["2600:1f18::10"]
+
+
+def test_a_prefix_list_that_was_not_read_leaves_the_instance_not_evaluated():
+    # it could hold 0.0.0.0/0: neither a finding nor a pass (no open finding is resolved on it)
+    for unread in (None, {}):
+        result = _with_prefix_lists(unread)
+        assert result.findings == () and result.not_evaluated == frozenset({"i-00000001"})
+        assert result.passed == frozenset()
