@@ -202,6 +202,7 @@ def main() -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
 
+    from bench.tools import aws_env
     from devtools import moto_ssm
     from devtools.slack_sink import SlackSink
 
@@ -216,19 +217,13 @@ def main() -> int:
     with SlackSink() as sink:
         notify_runs = 2 * args.runs if "notify" in modes else 0
         instances = seed(endpoint, sink.url, max(1, notify_runs))
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "SLACK_", "WARDEN_"))}
+        base = aws_env(endpoint, REGION)  # this environment without AWS_/WARDEN_/..., plus the endpoint
         base.update(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
-            AWS_REGION=REGION,
-            AWS_DEFAULT_REGION=REGION,
             AWS_LAMBDA_FUNCTION_NAME="ec2-warden-dev-on_instance_state_change",
             LAMBDA_TASK_ROOT=str(ROOT),
             _X_AMZN_TRACE_ID="Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
             AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
             POWERTOOLS_SERVICE_NAME="ec2-warden",
-            PYTHONDONTWRITEBYTECODE="1",
         )
         variants = [(mode, tracer) for mode in modes for tracer in (False, True)]
         results: dict[tuple[str, bool], list[dict]] = {v: [] for v in variants}
