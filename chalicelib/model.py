@@ -169,6 +169,11 @@ class SecurityGroup:
     vpc_id: str | None = None
     ingress: tuple[IngressRule, ...] = ()
 
+    @property
+    def prefix_list_ids(self) -> frozenset[str]:
+        """The managed prefix lists its ingress rules admit."""
+        return frozenset(p for rule in self.ingress for p in rule.prefix_list_ids)
+
 
 @dataclass(frozen=True)
 class PriorFinding:

@@ -341,7 +341,7 @@ def schedule_interval(schedule: str) -> timedelta | None:
 def _parse_schedule(var: str, raw: str) -> str:
     if raw.startswith("cron(") and raw.endswith(")"):
         return raw
-    if not _RATE.match(raw) or schedule_interval(raw) == timedelta(0):
+    if not schedule_interval(raw):  # not a rate(...), or rate(0 ...)
         raise SettingsError(
             f"{var}={raw!r} must be an EventBridge rate(N minutes|hours|days) with N >= 1, or cron(...)"
         )

@@ -148,12 +148,7 @@ def _unread_prefix_lists(instance: Instance, snapshot: Snapshot) -> bool:
     if not _public_addresses(instance):
         return False
     known = snapshot.prefix_lists or {}
-    return any(
-        list_id not in known
-        for group_id in instance.all_group_ids
-        for rule in snapshot.security_groups[group_id].ingress
-        for list_id in rule.prefix_list_ids
-    )
+    return any(not snapshot.security_groups[g].prefix_list_ids <= known.keys() for g in instance.all_group_ids)
 
 
 def rule_severity(rule: IngressRule, settings: Settings) -> tuple[Severity, str]:

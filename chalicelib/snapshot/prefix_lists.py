@@ -23,10 +23,8 @@ def referenced_lists(instances: Iterable[Instance], groups: Mapping[str, Securit
         if instance.state != "running" or not (instance.public_ipv4_addresses or instance.ipv6_addresses):
             continue
         for group_id in instance.all_group_ids:
-            group = groups.get(group_id)
-            if group is not None:
-                for rule in group.ingress:
-                    wanted.update(rule.prefix_list_ids)
+            if group_id in groups:
+                wanted |= groups[group_id].prefix_list_ids
     return wanted
 
 
