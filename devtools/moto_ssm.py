@@ -264,7 +264,7 @@ def _run_patch_baseline(command: Any, nodes: dict[str, ManagedNode]) -> None:
 def command_events(command_id: str, *, region: str, account: str = DEFAULT_ACCOUNT_ID) -> list[dict[str, Any]]:
     """The EventBridge events Run Command emits when this command finishes: one "EC2 Command Invocation
     Status-change Notification" per instance, then one "EC2 Command Status-change Notification"
-    (shapes as in AWS's published samples, ../shared/fixtures/events/ssm-*.json)."""
+    (shapes as in AWS's published samples, tests/fixtures/published/ssm-*.json)."""
     command = ssm_backends[account][region].get_command_by_id(command_id)
     requested = _iso(command.requested_date_time)
     arn = f"arn:aws:ec2:{region}:{account}:instance/"

@@ -1,4 +1,4 @@
-"""Shared test set-up: fake credentials, no real endpoint, and where the shared fixtures live."""
+"""Shared test set-up: fake credentials, no real endpoint, and where the fixture events live."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from devtools import moto_securityhub, moto_ssm
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-# Real AWS sample events published by others; CI lays shared/ beside the clone.
-SHARED_EVENTS = PROJECT_DIR.parent / "shared" / "fixtures" / "events"
+# Real AWS sample events published by others, copied with their provenance (PROVENANCE.md there).
+SHARED_EVENTS = PROJECT_DIR / "tests" / "fixtures" / "published"
 LOCAL_EVENTS = PROJECT_DIR / "tests" / "fixtures"
 
 

@@ -57,4 +57,4 @@ def cfn_lint_problems(template: Path) -> list[str]:
 
 
 # Real published events (see their PROVENANCE.md), beside the checkout as in CI.
-FIXTURE_EVENTS = ROOT.parent / "shared" / "fixtures" / "events"
+FIXTURE_EVENTS = ROOT / "tests" / "fixtures" / "published"

@@ -17,7 +17,7 @@ from devtools import events, moto_ssm
 from devtools.chalice_context import lambda_timeout
 
 PROJECT = Path(__file__).resolve().parents[2]
-FIXTURES = PROJECT.parent / "shared" / "fixtures" / "events"
+FIXTURES = PROJECT / "tests" / "fixtures" / "published"
 SAMPLES = ["ssm-ec2-command-status-change.json", "ssm-ec2-command-invocation-status-change.json"]
 REGION = "us-east-1"
 

@@ -13,7 +13,7 @@ from chalicelib.settings import Settings, SettingsError, load_settings
 
 pytestmark = pytest.mark.disable_socket
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "events"
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "published"
 
 
 def fixture(name: str) -> dict:

@@ -11,7 +11,7 @@ from chalicelib.scope import EventError, scope_from_event
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = ROOT / "tests" / "fixtures"
-SHARED = ROOT.parent / "shared" / "fixtures" / "events"
+SHARED = ROOT / "tests" / "fixtures" / "published"
 BOX = "i-0a1b2c3d4e5f60718"
 TAGS = "cloudtrail-create-tags-environment-production.json"
 
