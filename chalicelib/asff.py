@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .model import Finding, Instance, PriorFinding, Resolution, Severity
 from .partitions import instance_arn, partition_of
+from .rules.timefmt import format_iso_millis
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR_PREFIX = "ec2-warden/"
@@ -220,10 +221,7 @@ def _private_ips(instance: Instance) -> list[str]:
     return [e.private_ip for e in instance.network_interfaces if e.private_ip]
 
 
-def _utc_iso(ts: datetime) -> str:
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+_utc_iso = format_iso_millis
 
 
 def clip(text: str, limit: int) -> str:

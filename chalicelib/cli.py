@@ -17,6 +17,7 @@ from .clients import AwsClients
 from .model import Mode, Report
 from .pipeline import run
 from .report_json import write_report_json
+from .rules.timefmt import parse_iso_strict
 from .scope import EventError, scope_from_event, sweep_scope
 from .settings import Settings, SettingsError, load_settings
 from .trust import within_boundary
@@ -97,10 +98,9 @@ def _parse_now(text: str | None) -> datetime:
     if text is None:
         return datetime.now(UTC)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_iso_strict(text)
     except ValueError:
         raise UsageError(f"--now {text!r} is not an ISO 8601 time (like 2026-01-31T12:00:00Z)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _print(report: Report, fmt: str, out: TextIO) -> None:

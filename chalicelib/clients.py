@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
+from .rules.timefmt import parse_iso_aware
 from .service_models import use_trimmed_models
 
 
@@ -105,11 +106,8 @@ def _parse_timestamp(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
     if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
+        parsed = parse_iso_aware(value)
+        if parsed is not None:
             return parsed
     return parse_timestamp(value)
 

@@ -14,6 +14,7 @@ from .log import logger
 from .metrics import emit_run_metrics
 from .model import ReadError, Report
 from .pipeline import run
+from .rules.ids import is_account_id
 from .scope import EventError, Scope, scope_from_event, sweep_scope
 from .settings import Settings, load_settings
 from .trust import within_boundary
@@ -106,7 +107,7 @@ def _account_of(context: Any) -> str | None:
     arn = getattr(context, "invoked_function_arn", None)
     if isinstance(arn, str) and arn.count(":") >= 5:
         account = arn.split(":")[4]
-        return account if account.isdigit() and len(account) == 12 else None
+        return account if is_account_id(account) else None
     return None
 
 

@@ -6,12 +6,12 @@ No boto3, no clock, no environment: the adapters are in fanout_aws.py, the flow 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .model import Mode, ReadError
+from .rules import ids
 from .settings import Settings
 
 T = TypeVar("T")
@@ -19,8 +19,6 @@ T = TypeVar("T")
 MESSAGE_VERSION = 1
 SQS_BATCH_LIMIT = 10  # SendMessageBatch takes at most 10 entries
 MAX_BODY_BYTES = 1024  # ours are ~110 bytes; anything larger is not one of ours
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 class MessageError(ValueError):
@@ -82,9 +80,9 @@ def decode_target(body: Any) -> tuple[Target, str | None]:
     if not isinstance(data, dict) or data.get("version") != MESSAGE_VERSION:
         raise MessageError(f"not a version {MESSAGE_VERSION} fan-out message")
     account, region, sweep_id = data.get("account"), data.get("region"), data.get("sweep_id")
-    if not isinstance(account, str) or not _ACCOUNT.match(account):
+    if not ids.is_account_id(account):
         raise MessageError(f"account {account!r} is not a 12-digit account id")
-    if not isinstance(region, str) or not _REGION.match(region):
+    if not ids.is_region(region):
         raise MessageError(f"region {region!r} is not a region name")
     if sweep_id is not None and not isinstance(sweep_id, str):
         raise MessageError("sweep_id is not a string")

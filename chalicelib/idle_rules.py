@@ -17,17 +17,18 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from .model import DailyUsage, DayUsage, Instance
+from .rules.tags import IDLE_SINCE, LIFECYCLE_KEYS, MARK_KEYS, PROTECT, STOP_AFTER, STOPPED_BY, is_protected
+from .rules.timefmt import as_utc as _utc
+from .rules.timefmt import format_iso as format_time
+from .rules.timefmt import parse_iso as parse_time
+from .rules.timefmt import parse_utc_pattern
 from .settings import Settings
 
-IDLE_SINCE = "warden:idle-since"
-STOP_AFTER = "warden:stop-after"
-STOPPED_BY = "warden:stopped-by"
-PROTECT = "warden:protect"
-MARK_KEYS = (IDLE_SINCE, STOP_AFTER)
-LIFECYCLE_KEYS = (IDLE_SINCE, STOP_AFTER, STOPPED_BY)
+__all__ = ["IDLE_SINCE", "LIFECYCLE_KEYS", "MARK_KEYS", "PROTECT", "STOPPED_BY", "STOP_AFTER"]
+__all__ += ["format_time", "is_protected", "parse_time"]
 
 # CloudWatch reports NetworkIn/NetworkOut in bytes. A megabyte is 10^6 bytes here: the smaller
 # reading of "MB" calls fewer instances idle, the safe side for a tool that stops them.
@@ -104,21 +105,6 @@ class Mark:
     stop_after: datetime
 
 
-def parse_time(text: str | None) -> datetime | None:
-    """ISO 8601 as ec2-warden writes it (naive means UTC); None for anything else, never an exception."""
-    if not text or len(text) > 64:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def format_time(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def read_mark(tags: Mapping[str, str]) -> Mark | None:
     """The idle mark, or None when it is absent, partial or unparsable (treated as unmarked, then repaired)."""
     since = parse_time(tags.get(IDLE_SINCE))
@@ -134,10 +120,6 @@ def has_lifecycle_tags(tags: Mapping[str, str]) -> bool:
 
 def has_mark_tags(tags: Mapping[str, str]) -> bool:
     return any(k in tags for k in MARK_KEYS)
-
-
-def is_protected(tags: Mapping[str, str]) -> bool:
-    return PROTECT in tags
 
 
 def stopped_by_warden(instance: Instance) -> bool:
@@ -213,12 +195,8 @@ def stopped_at(instance: Instance) -> datetime | None:
     """When a stopped instance stopped: from StateTransitionReason, else from warden:stopped-by."""
     found = _STOP_STAMP.search(instance.state_transition_reason or "")
     if found:
-        try:
-            return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-        except ValueError:  # digits in the right places but no such date (month 13): use our own tag
-            return parse_time(instance.tags.get(STOPPED_BY))
+        stamp = parse_utc_pattern(found.group(1), "%Y-%m-%d %H:%M:%S")
+        if stamp is not None:
+            return stamp
+        # digits in the right places but no such date (month 13): use our own tag
     return parse_time(instance.tags.get(STOPPED_BY))
-
-
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)

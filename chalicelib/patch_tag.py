@@ -4,18 +4,18 @@ and lets a later sweep tell a patch run that never reported back. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
-PATCH_REQUESTED_TAG = "warden:patch-requested-at"
-PROTECT_TAG = "warden:protect"  # owners opt an instance out of every change ec2-warden would make
+from .rules.tags import PATCH_REQUESTED_AT as PATCH_REQUESTED_TAG
+from .rules.tags import PROTECT as PROTECT_TAG  # owners opt an instance out of every change ec2-warden would make
+from .rules.timefmt import format_iso, parse_iso
+
+__all__ = ["PATCH_REQUESTED_TAG", "PROTECT_TAG", "format_patch_request", "parse_patch_request"]
 
 
 def format_patch_request(at: datetime, command_id: str) -> str:
     """ "2026-01-31T12:00:00Z 8f5c...": ISO 8601 UTC, a space, the SSM command id."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return f"{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {command_id}"
+    return f"{format_iso(at)} {command_id}"
 
 
 def parse_patch_request(value: str | None) -> tuple[datetime, str] | None:
@@ -23,14 +23,7 @@ def parse_patch_request(value: str | None) -> tuple[datetime, str] | None:
     if not value:
         return None
     stamp, _, command_id = value.strip().partition(" ")
-    try:
-        at = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
+    at = parse_iso(stamp)
+    if at is None:
         return None
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)), command_id.strip()
-
-
-def is_production(tags: Mapping[str, str], tag_key: str, production: tuple[str, ...]) -> bool:
-    """The instance's environment tag (ENVIRONMENT_TAG) names a production environment."""
-    value = tags.get(tag_key)
-    return isinstance(value, str) and value.strip().lower() in production
+    return at, command_id.strip()

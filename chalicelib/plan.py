@@ -5,7 +5,7 @@ The plan decides what would be done in any mode; apply carries out only what the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from .asff import DESCRIPTION_LIMIT, TITLE_LIMIT, clip
 from .model import (
@@ -25,6 +25,8 @@ from .notify.compose import DEADLINE_HORIZON
 from .notify.facts import reminders_due, stop_deadlines
 from .plan_idle import plan_idle_lifecycle
 from .plan_patch import plan_patch_runs
+from .planning_supersede import superseded_reason
+from .rules.timefmt import parse_iso
 from .settings import Settings
 
 # One event that exposes fifty instances gets nine messages and a roll-up, not fifty messages.
@@ -80,7 +82,7 @@ def finding_status(
         clip(finding.description, DESCRIPTION_LIMIT),
     ):
         return FindingStatus.CHANGED
-    updated = _parse_time(old.updated_at)
+    updated = parse_iso(old.updated_at)
     if updated is None or now - updated >= timedelta(hours=settings.finding_refresh_hours):
         return FindingStatus.REFRESHED
     return FindingStatus.UNCHANGED
@@ -166,6 +168,8 @@ def plan_resolutions(results: Iterable[CheckResult], snapshot: Snapshot) -> list
     if not prior:
         return []
     by_id = {i.id: i for i in snapshot.instances}
+    results = list(results)
+    checks_run = {r.check for r in results}
     out: list[Resolution] = []
     for result in results:
         failing = {f.resource_id for f in result.findings}
@@ -181,7 +185,7 @@ def plan_resolutions(results: Iterable[CheckResult], snapshot: Snapshot) -> list
                 elif instance.state != "running":
                     reason = f"the instance is {instance.state}"
                 else:
-                    reason = f"{instance.id} now passes {result.check.value}"
+                    reason = superseded_reason(old, checks_run) or f"{instance.id} now passes {result.check.value}"
             elif instance is None and snapshot.is_sweep:
                 reason = "the instance no longer exists"
             else:
@@ -195,11 +199,3 @@ def _import_reason(findings: list[Finding], statuses: dict[str, FindingStatus]) 
     for f in findings:
         counts[statuses[f.id].value] = counts.get(statuses[f.id].value, 0) + 1
     return "post " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-
-
-def _parse_time(text: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -34,6 +34,7 @@ from .idle_rules import (
     restarted_since_marked,
 )
 from .model import Action, ActionKind, CheckName, CheckResult, Instance, Snapshot
+from .rules.tags import STOP_AFTER
 from .settings import Settings
 
 
@@ -91,7 +92,7 @@ def plan_idle_lifecycle(
             Action(
                 kind=ActionKind.MARK_IDLE,
                 resource_ids=tuple(sorted(mark)),
-                reason=f"mark idle, stop after {tags['warden:stop-after']}: " + _summary(mark),
+                reason=f"mark idle, stop after {tags[STOP_AFTER]}: " + _summary(mark),
                 params={"tags": tags, "why": dict(sorted(mark.items()))},
             )
         )

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from .checks.patching import CODES_A_RUN_CANNOT_FIX
 from .model import Action, ActionKind, CheckName, CheckResult, Finding, Snapshot
-from .patch_tag import PATCH_REQUESTED_TAG, PROTECT_TAG, parse_patch_request
+from .patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
+from .rules.tags import is_protected
 from .scope import PATCH_DOCUMENT
 from .settings import Settings
 
@@ -44,7 +45,7 @@ def plan_patch_runs(
         )
         if not wanted:
             continue
-        if PROTECT_TAG in instance.tags:
+        if is_protected(instance.tags):
             _count(held, "protected")
             continue
         requested = parse_patch_request(instance.tags.get(PATCH_REQUESTED_TAG))

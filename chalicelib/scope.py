@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .rules import ids as id_rules
+
 
 class EventError(ValueError):
     """The input is not an event ec2-warden can read (shape, types or ids are wrong)."""
@@ -49,12 +51,10 @@ COMMAND_STATUSES_HANDLED: tuple[str, ...] = ("Success", "Failed", "TimedOut", "C
 # Triggers that mean "this instance has just started": a managed one is patched at once.
 LAUNCH_TRIGGERS: frozenset[str] = frozenset({"RunInstances", "state:running"})
 
-_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}([0-9a-f]{9})?$")
-_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
-_ENI_ID = re.compile(r"^eni-[0-9a-f]{8}([0-9a-f]{9})?$")
-_ACCOUNT = re.compile(r"^\d{12}$")
+_INSTANCE_ID = id_rules.INSTANCE_ID
+_GROUP_ID = id_rules.SECURITY_GROUP_ID
+_ENI_ID = id_rules.NETWORK_INTERFACE_ID
 _GROUP_NAME_MAX = 255  # EC2: a security group name is at most 255 characters
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]?$")
 
 
 @dataclass(frozen=True)
@@ -426,7 +426,7 @@ _eni_id = _checked(_ENI_ID, "a network interface id (eni-...)")
 def _account(value: Any, where: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _ACCOUNT.match(value):
+    if not id_rules.is_account_id(value):
         raise EventError(f"{where} is not a 12-digit account id: {str(value)[:40]!r}")
     return value
 
@@ -434,7 +434,7 @@ def _account(value: Any, where: str) -> str | None:
 def _region(value: Any, where: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _REGION.match(value):
+    if not id_rules.is_region(value):
         raise EventError(f"{where} is not a region name: {str(value)[:40]!r}")
     return value
 

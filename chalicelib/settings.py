@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .model import CheckName, Mode, Severity
+from .rules import ids
 
 T = TypeVar("T")
 
@@ -261,8 +262,7 @@ def _parse_mode(var: str, raw: str) -> Mode:
 
 
 def _parse_region(var: str, raw: str) -> str:
-    parts = raw.split("-")
-    if len(parts) < 3 or not parts[-1].isdigit() or not all(p.isalnum() for p in parts):
+    if not ids.is_region(raw):
         raise SettingsError(f"{var}={raw!r} is not an AWS region name (like eu-west-1)")
     return raw
 
@@ -270,7 +270,7 @@ def _parse_region(var: str, raw: str) -> str:
 def _parse_accounts(var: str, raw: str) -> tuple[str, ...]:
     out = _split(raw)
     for item in out:
-        if not (item.isdigit() and len(item) == 12):
+        if not ids.is_account_id(item):
             raise SettingsError(f"{var}: {item!r} is not a 12-digit AWS account id")
     return tuple(dict.fromkeys(out))
 
@@ -348,7 +348,9 @@ def _parse_schedule(var: str, raw: str) -> str:
     return raw
 
 
-_PARAMETER_NAME = re.compile(r"^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter)?/?[A-Za-z0-9_.\-/]{1,2048}$")
+_PARAMETER_NAME = re.compile(
+    rf"^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:{ids.ACCOUNT_ID_TEXT}:parameter)?/?[A-Za-z0-9_.\-/]{{1,2048}}$"
+)
 _NAMESPACE = re.compile(r"^[A-Za-z0-9.\-_/#:]{1,255}$")
 
 
@@ -486,8 +488,8 @@ def _parse_bucket(var: str, raw: str) -> str:
     return raw
 
 
-_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
-_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+_VPC_ID = ids.VPC_ID
+_SUBNET_ID = ids.SUBNET_ID
 # What EC2 accepts in a tag (letters, digits, spaces and + - = . _ : / @).
 _TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$")
 

@@ -15,7 +15,6 @@ read the same fleet at the same moment finds the lease taken and skips the insta
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,12 +25,12 @@ from botocore.exceptions import ClientError
 from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..idle_rules import still_due_for_stop
 from ..model import Action, ActionOutcome, Instance, Snapshot
+from ..rules.ids import instance_ids_in
 from ..snapshot.ec2 import iter_instances_by_id
 from .lease import LEASE_HELD, give_back, take_leases
 
 MAX_RESOURCES_PER_CALL = 1000  # CreateTags / DeleteTags limit; StopInstances is held to the same
 RETRY_BUDGET = 40  # extra calls one batch operation may spend finding the instances that fail it
-_INSTANCE_ID = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
 
 
 @dataclass
@@ -84,7 +83,7 @@ class Ec2Adapter:
             if len(ids) == 1:
                 result.failed[ids[0]] = message
                 return
-            mentioned = set(_INSTANCE_ID.findall(message))
+            mentioned = instance_ids_in(message)
             named = [i for i in ids if i in mentioned]
             if named:  # IncorrectInstanceState, OperationNotPermitted... name their instance
                 for i in named:

@@ -1,4 +1,6 @@
-"""environment-drift: lab and production kept apart, and production held to its baseline.
+"""environment-drift: lab and production kept apart. Placement and separation only: how a
+production instance is configured (IMDSv2, encryption, a public address) is launch-hygiene's
+finding, SSM management ssm-unmanaged's, reachability public-exposure's.
 
 An instance claims an environment by its Environment tag and sits in a network the environment
 map places (environments.py). Problems, each a gap of the instance's one finding:
@@ -8,9 +10,6 @@ map places (environments.py). Problems, each a gap of the instance's one finding
   production: nobody can tell whether it meets the production bar (and removing the tag must not
   be a way to clear the finding above).
 - production-in-non-production (MEDIUM): a production workload outside the production networks.
-- production-baseline (HIGH): a production instance that is not SSM managed, allows IMDSv1, has an
-  unencrypted volume, or has a public address without the `warden:public-ok` tag; every gap is
-  listed. SSM is judged only when the snapshot read it ("SSM management not checked" otherwise).
 - ingress-from-non-production (HIGH): a production instance whose groups admit a non-production
   network: a CIDR overlapping NON_PRODUCTION_CIDRS or a NON_PRODUCTION_VPCS block, or a group that
   a non-production instance uses. Internet-wide rules (prefix /0) are left to public-exposure."""
@@ -21,14 +20,13 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from ..environments import Claim, Environment, Placement, Zone, claim_of, placement_of
 from ..model import CheckName, CheckResult, Instance, Severity, Snapshot
+from ..rules.environments import Claim, Environment, Placement, Zone, claim_of, placement_of
 from ..settings import Settings
 from .gaps import Gap, gaps_finding
-from .launch import GONE_STATES, imds_gap, unencrypted_volume_gap
+from .launch import GONE_STATES
 from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
 
-PUBLIC_OK_TAG = "warden:public-ok"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -56,12 +54,9 @@ def detect_environment_drift(snapshot: Snapshot, settings: Settings, now: dateti
                     "network_reason": placement.reason,
                 },
             )
-        return NOT_EVALUATED if [n for n in not_checked if n != SSM_NOT_CHECKED] else PASSED
+        return NOT_EVALUATED if not_checked else PASSED
 
     return judge_each(CheckName.ENVIRONMENT_DRIFT, snapshot, judge)
-
-
-SSM_NOT_CHECKED = "SSM management not checked"
 
 
 def drift_gaps(
@@ -96,7 +91,8 @@ def drift_gaps(
                 "unclassified VM in production",
                 f"{tag if claim.key else 'no Environment tag'} (not a known environment) in production: "
                 f"{placement.reason}",
-                "Tag the instance with its environment; a production instance is then held to the production baseline.",
+                "Tag the instance with its environment (a production one is then held to the production baseline, "
+                "which launch-hygiene reports).",
                 {"environment": claim.value, "network_reason": placement.reason},
             )
         )
@@ -113,60 +109,10 @@ def drift_gaps(
                 {"network_reason": placement.reason},
             )
         )
-    baseline, unknown = _baseline_gaps(instance, snapshot)
-    gaps.extend(baseline)
-    not_checked.extend(unknown)
     ingress, unknown = _ingress_gaps(instance, snapshot, non_production_networks, group_users)
     gaps.extend(ingress)
     not_checked.extend(unknown)
     return gaps, not_checked
-
-
-def _baseline_gaps(instance: Instance, snapshot: Snapshot) -> tuple[list[Gap], list[str]]:
-    missing: list[str] = []
-    short: list[str] = []
-    unknown: list[str] = []
-    details: dict[str, object] = {}
-    if snapshot.ssm_info is None:
-        unknown.append(SSM_NOT_CHECKED)
-    else:
-        info = snapshot.ssm_info.get(instance.id)
-        if info is None:
-            missing.append("not managed by SSM")
-            short.append("not SSM managed")
-        elif info.ping_status != "Online":
-            missing.append(f"SSM agent {info.ping_status}")
-            short.append(f"SSM {info.ping_status}")
-    if imds_gap(instance) is not None:
-        missing.append("IMDSv2 not required (HttpTokens optional)")
-        short.append("IMDSv2 not required")
-    elif instance.metadata_http_tokens is None:
-        unknown.append("instance metadata options not checked (not reported)")
-    volume_gap, volume_unknown = unencrypted_volume_gap(instance, snapshot, Severity.HIGH)
-    if volume_gap is not None:
-        missing.append(volume_gap.text)
-        short.append("unencrypted volume")
-        details["unencrypted_volumes"] = volume_gap.details["volumes"]
-    if volume_unknown:
-        unknown.append(volume_unknown)
-    addresses = [*instance.public_ipv4_addresses, *_global_ipv6(instance.ipv6_addresses)]
-    if addresses and PUBLIC_OK_TAG not in instance.tags:
-        missing.append(f"public address {', '.join(addresses)} without the {PUBLIC_OK_TAG} tag")
-        short.append("public address")
-        details["public_addresses"] = addresses
-    if not missing:
-        return [], unknown
-    return [
-        Gap(
-            "production-baseline",
-            Severity.HIGH,
-            f"below the production baseline ({', '.join(short)})",
-            "below the production baseline: " + "; ".join(missing),
-            "Bring it to the production baseline: SSM managed, IMDSv2 required, every volume encrypted, and no "
-            f"public address unless it is meant to be public (then tag it {PUBLIC_OK_TAG}).",
-            {"baseline_gaps": missing, **details},
-        )
-    ], unknown
 
 
 def _ingress_gaps(
@@ -252,23 +198,10 @@ def _overlaps(cidr: str, networks: Iterable[tuple[Network, str]]) -> list[tuple[
     return [(n, s) for n, s in networks if n.version == rule.version and n.overlaps(rule)]  # type: ignore[arg-type]
 
 
-def _global_ipv6(addresses: Iterable[str]) -> list[str]:
-    out = []
-    for address in addresses:
-        try:
-            ip = ipaddress.IPv6Address(address)
-        except ValueError:
-            continue
-        if ip.is_global:
-            out.append(address)
-    return out
-
-
 _HEADLINE_ORDER = (
     "non-production-in-production",
     "unclassified-in-production",
     "production-in-non-production",
-    "production-baseline",
     "ingress-from-non-production",
 )
 

@@ -53,6 +53,7 @@ def gaps_finding(
     gaps: Iterable[Gap],
     *,
     headline: str,
+    lead: str = "",
     not_checked: Iterable[str] = (),
     extra: Mapping[str, Any] | None = None,
 ) -> Finding:
@@ -63,7 +64,7 @@ def gaps_finding(
     tail = f": {', '.join(others)}" if others else ""
     unchecked = list(not_checked)
     description = "; ".join(g.text for g in listed) + "."
-    description = description[0].upper() + description[1:]
+    description = lead + description if lead else description[0].upper() + description[1:]
     if unchecked:
         description += " " + "; ".join(u[0].upper() + u[1:] for u in unchecked) + "."
     return Finding(

@@ -1,4 +1,5 @@
-"""launch-hygiene: what every instance should have had from the moment it was launched.
+"""launch-hygiene: what every instance should have had from the moment it was launched. It owns
+every configuration gap of an instance; no other check reports one.
 
 Gaps and their severity (the finding takes the worst):
 - IMDSv1 allowed (HttpTokens optional): HIGH with an instance profile attached (an SSRF reads the
@@ -10,15 +11,28 @@ Gaps and their severity (the finding takes the worst):
 - Required tags missing, or an Environment value neither list knows: LOW (ownership and the
   environment map depend on them).
 
+In production (rules/environments.py: the instance claims production or runs in a production
+network) the same gaps are the production baseline: IMDSv1 and unencrypted volumes are HIGH, every
+other gap one step higher, and a public address without `warden:public-ok` is a HIGH gap too. The
+title and details say "production baseline". The environment raises the severity; it never adds a
+second finding (environment-drift reports only placement and separation).
+
+An instance in a production network whose environment is missing or unknown is environment-drift's
+story ("unclassified VM in production") while that check runs: its Environment key is left out here.
+
 Runs on every instance that still exists, stopped ones included: a stopped instance keeps its
 volumes, tags and metadata options, and starts with them."""
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
-from ..environments import Environment, claim_of
 from ..model import CheckName, CheckResult, Instance, Severity, Snapshot
+from ..rules.environments import Environment, Zone, claim_of, placement_of, production_reason
+from ..rules.tags import PUBLIC_OK, is_public_ok
 from ..settings import Settings
 from .gaps import Gap, gaps_finding
 from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
@@ -36,21 +50,94 @@ VOLUME_REMEDIATION = (
 )
 
 
+PRODUCTION_BASELINE = "production baseline"
+PUBLIC_ADDRESS_REMEDIATION = (
+    "Remove the public address (a private subnet behind a load balancer or NAT), or, if the instance is "
+    f"meant to be reachable, tag it {PUBLIC_OK} so the choice is on record."
+)
+# In production every gap counts one step more; IMDSv1 and unencrypted volumes are HIGH outright.
+_PRODUCTION_SEVERITY = {
+    Severity.LOW: Severity.MEDIUM,
+    Severity.MEDIUM: Severity.HIGH,
+    Severity.HIGH: Severity.HIGH,
+    Severity.CRITICAL: Severity.CRITICAL,
+}
+
+
 def detect_launch_hygiene(snapshot: Snapshot, settings: Settings, now: datetime) -> CheckResult:
     def judge(instance: Instance) -> Verdict:
         if instance.state in GONE_STATES:
             return Skip(f"gone ({instance.state})", passed=True)
-        gaps, not_checked = hygiene_gaps(instance, snapshot, settings, now)
-        if gaps:
+        production = production_reason(instance, settings)
+        gaps, not_checked = hygiene_gaps(instance, snapshot, settings, now, production=production)
+        if not gaps:
+            return NOT_EVALUATED if not_checked else PASSED
+        if production is None:
             return gaps_finding(
                 CheckName.LAUNCH_HYGIENE, instance, gaps, headline="launch hygiene gaps", not_checked=not_checked
             )
-        return NOT_EVALUATED if not_checked else PASSED
+        return gaps_finding(
+            CheckName.LAUNCH_HYGIENE,
+            instance,
+            gaps,
+            headline=f"below the {PRODUCTION_BASELINE}",
+            lead=f"Below the {PRODUCTION_BASELINE} ({production}): ",
+            not_checked=not_checked,
+            extra={"baseline": PRODUCTION_BASELINE, "production": True, "production_reason": production},
+        )
 
     return judge_each(CheckName.LAUNCH_HYGIENE, snapshot, judge)  # gone from the scope: nothing left to fix
 
 
 def hygiene_gaps(
+    instance: Instance, snapshot: Snapshot, settings: Settings, now: datetime, *, production: str | None = None
+) -> tuple[list[Gap], list[str]]:
+    """The instance's gaps; `production` (why it is in production, or None) raises their severity."""
+    gaps, not_checked = _plain_gaps(instance, snapshot, settings, now)
+    if production is None:
+        return gaps, not_checked
+    raised = [_in_production(g) for g in gaps]
+    public = public_address_gap(instance)
+    if public is not None:
+        raised.append(public)
+    return raised, not_checked
+
+
+def _in_production(gap: Gap) -> Gap:
+    if gap.rule in ("imdsv1-allowed", "unencrypted-volume"):
+        return replace(gap, severity=Severity.HIGH)
+    return replace(gap, severity=_PRODUCTION_SEVERITY[gap.severity])
+
+
+def public_address_gap(instance: Instance) -> Gap | None:
+    """A production instance with a public address that nobody declared public (warden:public-ok).
+    Whether the internet can reach it through its groups is public-exposure's finding, not this one."""
+    addresses = [*instance.public_ipv4_addresses, *_global_ipv6(instance.ipv6_addresses)]
+    if not addresses or is_public_ok(instance.tags):
+        return None
+    return Gap(
+        rule="public-address",
+        severity=Severity.HIGH,
+        label="public address",
+        text=f"public address {', '.join(addresses)} without the {PUBLIC_OK} tag",
+        remediation=PUBLIC_ADDRESS_REMEDIATION,
+        details={"public_addresses": addresses},
+    )
+
+
+def _global_ipv6(addresses: Iterable[str]) -> list[str]:
+    out = []
+    for address in addresses:
+        try:
+            ip = ipaddress.IPv6Address(address)
+        except ValueError:
+            continue
+        if ip.is_global:
+            out.append(address)
+    return out
+
+
+def _plain_gaps(
     instance: Instance, snapshot: Snapshot, settings: Settings, now: datetime
 ) -> tuple[list[Gap], list[str]]:
     gaps: list[Gap] = []
@@ -151,11 +238,24 @@ def _ami_gap(instance: Instance, snapshot: Snapshot, settings: Settings, now: da
     ), ""
 
 
+def _leaves_environment_to_drift(instance: Instance, settings: Settings) -> bool:
+    """No or an unknown environment inside a production network: environment-drift's finding
+    ("unclassified VM in production") while it runs, so it is not reported twice."""
+    if CheckName.ENVIRONMENT_DRIFT.value not in settings.checks:
+        return False
+    if claim_of(instance, settings).environment not in (Environment.UNTAGGED, Environment.UNRECOGNISED):
+        return False
+    return placement_of(instance, settings).zone is Zone.PRODUCTION
+
+
 def _tag_gaps(instance: Instance, settings: Settings) -> list[Gap]:
     gaps: list[Gap] = []
     missing: list[str] = []
     hints: list[str] = []
+    to_drift = _leaves_environment_to_drift(instance, settings)
     for key in settings.required_tags:
+        if to_drift and key.lower() == settings.environment_tag.lower():
+            continue
         if instance.tags.get(key, "").strip():
             continue
         missing.append(key)
@@ -176,7 +276,7 @@ def _tag_gaps(instance: Instance, settings: Settings) -> list[Gap]:
             )
         )
     claim = claim_of(instance, settings)
-    if claim.environment is Environment.UNRECOGNISED:
+    if claim.environment is Environment.UNRECOGNISED and not to_drift:
         known = ", ".join((*settings.production_environments, *settings.non_production_environments))
         gaps.append(
             Gap(

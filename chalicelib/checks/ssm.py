@@ -1,13 +1,14 @@
 """ssm-unmanaged: a running instance past its registration grace that SSM does not manage, or that
 SSM has lost contact with. Without SSM, ec2-warden cannot see or fix its patch state, and people
-fall back to SSH. Production instances (ENVIRONMENT_TAG in PRODUCTION_ENVIRONMENTS) are HIGH."""
+fall back to SSH. Production instances (rules/environments.py: a production Environment tag, or a
+production network) are HIGH. The one check that reports "not managed by SSM"."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot, SsmInstanceInfo
-from ..patch_tag import is_production
+from ..rules.environments import environment_label, production_reason
 from ..settings import Settings
 from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
 
@@ -40,8 +41,8 @@ def detect_ssm_unmanaged(snapshot: Snapshot, settings: Settings, now: datetime) 
 
 
 def _finding(instance: Instance, info: SsmInstanceInfo | None, settings: Settings, now: datetime) -> Finding:
-    production = is_production(instance.tags, settings.environment_tag, settings.production_environments)
-    severity = Severity.HIGH if production else Severity.MEDIUM
+    production = production_reason(instance, settings)
+    severity = Severity.HIGH if production is not None else Severity.MEDIUM
     name = f" ({instance.name})" if instance.name else ""
     age = _age(now - instance.launch_time) if instance.launch_time else "an unknown time"
     if info is None:
@@ -58,7 +59,7 @@ def _finding(instance: Instance, info: SsmInstanceInfo | None, settings: Setting
             f" Its instance profile is {instance.iam_instance_profile_arn}: check that its role has "
             "AmazonSSMManagedInstanceCore, that SSM Agent runs, and that the subnet reaches the SSM endpoints."
         )
-    env = instance.tags.get(settings.environment_tag)
+    env = environment_label(instance, settings)
     return Finding(
         check=CheckName.SSM_UNMANAGED,
         resource_id=instance.id,
@@ -74,7 +75,8 @@ def _finding(instance: Instance, info: SsmInstanceInfo | None, settings: Setting
             "agent_version": info.agent_version if info else None,
             "instance_profile": instance.iam_instance_profile_arn,
             "environment": env,
-            "production": production,
+            "production": production is not None,
+            "production_reason": production,
             "launched_at": instance.launch_time,
         },
     )

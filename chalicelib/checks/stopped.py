@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..idle_rules import STOPPED_BY, stopped_at
 from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot
+from ..rules.timefmt import format_display, format_iso
 from ..settings import Settings
 from .verdicts import PASSED, Skip, Verdict, judge_each
 
@@ -48,10 +49,10 @@ def _finding(instance: Instance, since: datetime, now: datetime, settings: Setti
         severity=Severity.LOW,
         title=f"Stopped more than {settings.stopped_max_days} days: {instance.id}{name}",
         # Stable text (the stop date, not a day count), so the finding is not re-posted every day.
-        description=f"Stopped since {since.strftime('%Y-%m-%d %H:%M')} UTC ({who}).",
+        description=f"Stopped since {format_display(since)} ({who}).",
         remediation=REMEDIATION,
         details={
-            "stopped_at": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "stopped_at": format_iso(since),
             "days_stopped": (now - since).days,
             "stopped_by_warden": by_warden,
         },

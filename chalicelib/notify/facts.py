@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from ..model import Instance, Severity
 from ..partitions import console_host
+from ..rules import tags
+from ..rules.timefmt import format_display, parse_iso
 
-# Public tag names (DESIGN.md): the idle lifecycle writes the deadline; owners set protect.
-STOP_AFTER_TAG = "warden:stop-after"
-PROTECT_TAG = "warden:protect"
-OWNER_TAGS = ("Owner", "owner", "OWNER")
+# Public tag names (rules/tags.py): the idle lifecycle writes the deadline; owners set protect.
+STOP_AFTER_TAG = tags.STOP_AFTER
+PROTECT_TAG = tags.PROTECT
 
 SEVERITY_EMOJI = {
     Severity.CRITICAL: ":rotating_light:",
@@ -27,7 +28,7 @@ SEVERITY_EMOJI = {
 def owner_of(instance: Instance | None) -> str | None:
     if instance is None:
         return None
-    return next((instance.tags[k] for k in OWNER_TAGS if instance.tags.get(k)), None)
+    return tags.owner_of(instance.tags)
 
 
 def console_url(region: str, path: str) -> str | None:
@@ -60,16 +61,9 @@ class Deadline:
 
 def stop_after(instance: Instance) -> datetime | None:
     """The instance's stop deadline, if the idle lifecycle set one and no one protected it."""
-    if instance.tags.get(PROTECT_TAG) is not None:
+    if tags.is_protected(instance.tags):
         return None
-    raw = instance.tags.get(STOP_AFTER_TAG)
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_iso(instance.tags.get(STOP_AFTER_TAG))
 
 
 def stop_deadlines(instances: Iterable[Instance], now: datetime, within: timedelta) -> tuple[Deadline, ...]:
@@ -95,6 +89,4 @@ def reminders_due(
 
 
 def utc_text(when: datetime) -> str:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return format_display(when)

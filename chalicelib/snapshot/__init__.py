@@ -54,7 +54,7 @@ def take_snapshot(
 
     ssm_info, patch_states, patch_runs = (
         read_ssm_facets(scope, clients, instances, errors)  # patch loop
-        if checks & {CheckName.SSM_UNMANAGED, CheckName.PATCH_NONCOMPLIANT, CheckName.ENVIRONMENT_DRIFT}
+        if checks & {CheckName.SSM_UNMANAGED, CheckName.PATCH_NONCOMPLIANT}
         else (None, None, {})
     )
 

@@ -6,10 +6,11 @@ image the filter does not return is exactly what the check reports as gone."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ..model import ImageInfo
+from ..rules.timefmt import as_utc, parse_iso
 from .ec2 import FILTER_VALUES, PAGE_SIZE, _chunks
 
 
@@ -44,11 +45,5 @@ def _image(raw: dict[str, Any]) -> ImageInfo:
 def parse_aws_time(text: Any) -> datetime | None:
     """EC2's ISO 8601 strings ("2024-01-02T03:04:05.000Z"); None when absent or unreadable."""
     if isinstance(text, datetime):
-        return text if text.tzinfo else text.replace(tzinfo=UTC)
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return as_utc(text)
+    return parse_iso(text)

@@ -1,4 +1,5 @@
-"""The facets launch-hygiene and environment-drift need, read after the instances and groups.
+"""The facets launch-hygiene and environment-drift need, read after the instances and groups:
+AMIs and volumes for launch-hygiene; non-production VPC blocks and group neighbours for drift.
 
 Each read is chunked by distinct id, never one call per instance. A failed read leaves its facet
 None (not read) and records the error, so the checks say "not checked" instead of guessing."""
@@ -11,8 +12,8 @@ from typing import TypeVar
 
 from ..clients import AWS_ERRORS, AwsClients
 from ..clients import aws_error_message as _aws_message
-from ..environments import Environment, claim_of
 from ..model import CheckName, ImageInfo, Instance, ReadError, SecurityGroup, VolumeInfo, VpcInfo
+from ..rules.environments import Environment, claim_of
 from ..scope import Scope
 from ..settings import Settings
 from .images import read_images
@@ -51,12 +52,14 @@ def read_launch_facets(
     if hygiene:
         images = _read("ec2:DescribeImages", errors, lambda: read_images(ec2, image_ids) if image_ids else {})
 
+    volumes: Mapping[str, VolumeInfo] | None = None
     volume_ids = {v for i in live for v in i.volume_ids}
-    volumes = _read(
-        "ec2:DescribeVolumes",
-        errors,
-        lambda: read_volumes(ec2, volume_ids, list_all=scope.is_sweep) if volume_ids else {},
-    )
+    if hygiene:  # encryption is a launch-hygiene gap only (production raises it, it does not repeat it)
+        volumes = _read(
+            "ec2:DescribeVolumes",
+            errors,
+            lambda: read_volumes(ec2, volume_ids, list_all=scope.is_sweep) if volume_ids else {},
+        )
 
     production = [i for i in live if claim_of(i, settings).environment is Environment.PRODUCTION] if drift else []
     vpcs: Mapping[str, VpcInfo] | None = {}

@@ -16,12 +16,12 @@ from chalicelib.model import CheckName
 from chalicelib.pipeline import run, run_event
 from chalicelib.scope import sweep_scope
 from chalicelib.settings import load_settings
-from devtools.drift_fleet import DRIFT, HYGIENE, seed_drift_fleet
+from devtools.drift_fleet import DRIFT, HYGIENE, SSM, seed_drift_fleet
 
 REGION = "eu-west-1"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MOTO_AMI = "ami-12c6146b"  # one of moto's built-in images, created "now"
-CHECKS = {HYGIENE, DRIFT}
+CHECKS = {HYGIENE, DRIFT, SSM}
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +109,15 @@ def test_a_test_box_retagged_to_production_is_judged_at_once(seeded):
     # WHEN the CreateTags event arrives
     report = run_event(_event("cloudtrail-create-tags-environment-production.json", box), settings,
                        AwsClients(REGION), datetime.now(UTC))  # fmt: skip
-    # THEN that instance alone is judged: below the production baseline and outside production
+    # THEN that instance alone is judged: outside production (drift) and below the production baseline (hygiene)
     assert report.trigger == "CreateTags"
     assert report.instance_ids == (box,)
-    drift = [f for f in report.findings if f.check is CheckName.ENVIRONMENT_DRIFT]
-    (finding,) = drift
-    assert finding.severity.value == "HIGH"
-    assert {g["rule"] for g in finding.details["gaps"]} == {"production-in-non-production", "production-baseline"}
+    by_check = {f.check: f for f in report.findings}
+    drift, hygiene = by_check[CheckName.ENVIRONMENT_DRIFT], by_check[CheckName.LAUNCH_HYGIENE]
+    assert (drift.severity.value, hygiene.severity.value) == ("MEDIUM", "HIGH")
+    assert [g["rule"] for g in drift.details["gaps"]] == ["production-in-non-production"]
+    assert [g["rule"] for g in hygiene.details["gaps"]] == ["imdsv1-allowed", "required-tags-missing"]
+    assert "production baseline" in hygiene.title
     assert report.api_calls["ec2:DescribeInstances"] == 1
 
 
@@ -135,7 +137,7 @@ def test_instance_changes_recheck_the_instance(seeded, fixture):
                        datetime.now(UTC))  # fmt: skip
     assert report.ignored is None
     assert report.instance_ids == (box,)
-    assert {f.check.value for f in report.findings} == {HYGIENE, DRIFT}
+    assert {f.check.value for f in report.findings} == {HYGIENE}  # its IMDSv1 is one fact, one finding
 
 
 def test_an_event_reads_who_else_is_behind_a_trusted_group(seeded):
@@ -189,11 +191,11 @@ def test_with_the_drift_checks_off_no_image_or_volume_is_read(seeded):
     assert {f.check.value for f in report.findings} <= {"public-exposure"}
 
 
-def test_drift_alone_reads_volumes_and_vpcs_but_not_images(seeded):
+def test_drift_alone_reads_vpcs_but_not_images_volumes_or_ssm(seeded):
+    # Placement and separation only: encryption and SSM are other checks' facts.
     _, fleet = seeded
     report = sweep({**fleet.settings_env(), "WARDEN_CHECKS": "environment-drift"})
-    assert "ec2:DescribeImages" not in report.api_calls
-    assert report.api_calls["ec2:DescribeVolumes"] == 1
+    assert not {"ec2:DescribeImages", "ec2:DescribeVolumes", "ssm:DescribeInstanceInformation"} & set(report.api_calls)
     assert report.api_calls["ec2:DescribeVpcs"] == 1
 
 

@@ -75,7 +75,7 @@ def test_registered_under_its_public_name():
     assert CheckName.ENVIRONMENT_DRIFT.value == "environment-drift"
 
 
-def test_a_production_instance_meeting_the_baseline_passes_and_says_ssm_was_not_checked():
+def test_a_production_instance_in_production_passes():
     result = run(snap(box()))
     assert result.findings == ()
     assert result.passed == {ID}
@@ -117,81 +117,38 @@ def test_production_outside_production_networks_is_medium_and_its_twin_passes():
     assert run(snap(box(vpc_id=PROD_VPC))).findings == ()
 
 
-def test_without_an_environment_map_only_the_baseline_is_judged():
+def test_without_an_environment_map_nothing_is_placement_drift():
     assert run(snap(box("lab")), Settings()).findings == ()
-    assert rules_of(run(snap(box(metadata_http_tokens="optional")), Settings())) == ["production-baseline"]
+    assert run(snap(box(metadata_http_tokens="optional")), Settings()).findings == ()
+
+
+PUBLIC_ENI = (NetworkInterface("eni-0aaaaaaaaaaaaaaa1", 0, (SG,), public_ip="54.1.2.3"),)
+IPV6_ENI = (NetworkInterface("eni-0aaaaaaaaaaaaaaa1", 0, (SG,), ipv6_addresses=("2600:1f18::10",)),)
 
 
 @pytest.mark.parametrize(
-    ("change", "gap"),
+    "change",
     [
-        ({"metadata_http_tokens": "optional"}, "IMDSv2 not required"),
-        ({"public_ip": "54.1.2.3", "network_interfaces": ()}, "public address 54.1.2.3"),
-        (
-            {"network_interfaces": (NetworkInterface("eni-0aaaaaaaaaaaaaaa1", 0, (SG,), public_ip="54.1.2.3"),)},
-            "public address 54.1.2.3",
-        ),
-        (
-            {
-                "network_interfaces": (
-                    NetworkInterface("eni-0aaaaaaaaaaaaaaa1", 0, (SG,), ipv6_addresses=("2600:1f18:20:1::10",)),
-                )
-            },
-            "public address 2600:1f18:20:1::10",
-        ),
+        {"metadata_http_tokens": "optional"},
+        {"public_ip": "54.1.2.3", "network_interfaces": ()},
+        {"network_interfaces": PUBLIC_ENI},
+        {"network_interfaces": IPV6_ENI},
     ],
 )
-def test_each_baseline_gap_is_high(change, gap):
+def test_configuration_gaps_of_a_production_instance_are_not_drift(change):
+    # IMDSv1 and a public address are launch-hygiene's production baseline (tests/unit/test_one_fact.py).
     result = run(snap(box(**change)))
-    assert rules_of(result) == ["production-baseline"]
-    assert result.findings[0].severity is Severity.HIGH
-    assert gap in result.findings[0].description
+    assert result.findings == ()
+    assert result.passed == {ID}
 
 
-def test_the_public_ok_tag_allows_a_public_address():
-    public = {"network_interfaces": (NetworkInterface("eni-0aaaaaaaaaaaaaaa1", 0, (SG,), public_ip="54.1.2.3"),)}
-    tags = {"Name": "app", "Owner": "team", "Environment": "production", "warden:public-ok": "true"}
-    assert run(snap(box(tags=tags, **public))).findings == ()
-
-
-def test_unencrypted_volume_is_a_baseline_gap():
-    result = run(snap(box(), volumes={VOL: VolumeInfo(VOL, False)}))
-    assert rules_of(result) == ["production-baseline"]
-    assert result.findings[0].details["gaps"][0]["unencrypted_volumes"] == [VOL]
-
-
-@pytest.mark.parametrize(
-    ("ssm", "gap"),
-    [
-        ({}, "not managed by SSM"),
-        ({ID: SsmInstanceInfo(ID, "ConnectionLost")}, "SSM agent ConnectionLost"),
-    ],
-)
-def test_ssm_is_judged_when_the_snapshot_read_it(ssm, gap):
-    result = run(snap(box(), ssm_info=ssm))
-    assert gap in result.findings[0].description
-    assert run(snap(box(), ssm_info={ID: SsmInstanceInfo(ID, "Online")})).findings == ()
-
-
-def test_ssm_not_read_is_said_on_a_finding():
-    (finding,) = run(snap(box(metadata_http_tokens="optional"))).findings
-    assert "SSM management not checked" in finding.details["not_checked"]
-    assert "SSM management not checked" in finding.description
-
-
-def test_every_baseline_gap_is_listed_in_one_high_finding():
-    instance = box(
-        metadata_http_tokens="optional",
-        network_interfaces=(NetworkInterface("eni-0aaaaaaaaaaaaaaa1", 0, (SG,), public_ip="54.1.2.3"),),
-    )
-    result = run(snap(instance, volumes={VOL: VolumeInfo(VOL, False)}, ssm_info={}))
-    (finding,) = result.findings
-    baseline = finding.details["gaps"][0]["baseline_gaps"]
-    assert len(baseline) == 4
-    assert finding.title == (
-        f"High: below the production baseline (not SSM managed, IMDSv2 not required, unencrypted volume, "
-        f"public address) on {ID} (app)"
-    )
+def test_unencrypted_volumes_and_ssm_are_not_drift_and_need_not_be_read():
+    # Neither volumes nor SSM are drift facts: an unread facet leaves nothing unjudged.
+    assert run(snap(box(), volumes={VOL: VolumeInfo(VOL, False)}, ssm_info={})).passed == {ID}
+    assert run(snap(box(), volumes=None, ssm_info=None)).passed == {ID}
+    everything = box(metadata_http_tokens="optional", network_interfaces=PUBLIC_ENI)
+    unmanaged = {ID: SsmInstanceInfo(ID, "ConnectionLost")}
+    assert run(snap(everything, volumes={VOL: VolumeInfo(VOL, False)}, ssm_info=unmanaged)).findings == ()
 
 
 @pytest.mark.parametrize(
@@ -252,13 +209,11 @@ def test_several_problems_make_one_finding_led_by_the_worst_story():
     result = run(snap(instance, rules=[rule]))
     (finding,) = result.findings
     assert finding.severity is Severity.HIGH
-    assert sorted(rules_of(result)) == sorted(
-        ["production-in-non-production", "production-baseline", "ingress-from-non-production"]
-    )
+    assert sorted(rules_of(result)) == sorted(["production-in-non-production", "ingress-from-non-production"])
     assert finding.title == (
-        f"High: below the production baseline (IMDSv2 not required) on {ID} (app): "
-        "admits non-production networks, production workload outside production"
+        f"High: admits non-production networks on {ID} (app): production workload outside production"
     )
+    assert "IMDS" not in finding.description  # launch-hygiene's fact
     assert finding.id == f"ec2-warden/111122223333/eu-west-1/environment-drift/{ID}"
     assert finding.details["network"] == "non-production"
 
