@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from .clients import AwsClients
 from .model import Mode, Report
 from .pipeline import run
+from .report.by_instance import by_instance
 from .report_json import write_report_json
 from .rules.timefmt import parse_iso_strict
 from .scope import EventError, scope_from_event, sweep_scope
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except (SettingsError, EventError, UsageError) as exc:
         print(f"ec2-warden: {exc}", file=err)
         return 2
-    _print(report, args.format, out)
+    _print(report, args.format, out, group_by=args.group_by)
     if not report.completed:
         first = next(e for e in report.errors if e.where == "snapshot")
         print(f"ec2-warden: could not finish: {first.message}", file=err)
@@ -103,11 +104,14 @@ def _parse_now(text: str | None) -> datetime:
         raise UsageError(f"--now {text!r} is not an ISO 8601 time (like 2026-01-31T12:00:00Z)") from None
 
 
-def _print(report: Report, fmt: str, out: TextIO) -> None:
+def _print(report: Report, fmt: str, out: TextIO, group_by: str = "none") -> None:
     if fmt == "json":
         write_report_json(report, out)  # findings streamed: a 17,000-finding report is never one dict
     else:  # the findings' lines streamed too: the same text as render_table(report.to_dict())
-        for line in _table_lines(report.to_dict(findings=False), report.finding_dicts(), len(report.findings)):
+        findings: Iterator[dict[str, Any]] = report.finding_dicts()
+        if group_by == "instance":  # each instance's findings together (they are all read first)
+            findings = iter(by_instance(findings))
+        for line in _table_lines(report.to_dict(findings=False), findings, len(report.findings)):
             out.write(line + "\n")
 
 
@@ -174,6 +178,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--mode", choices=[m.value for m in Mode], help="default: WARDEN_MODE, else audit")
     common.add_argument("--format", choices=["table", "json"], default="table")
     common.add_argument("--now", help="the time to judge at (ISO 8601); default: now")
+    common.add_argument(
+        "--group-by",
+        choices=["none", "instance"],
+        default="none",
+        help="table order: as reported (worst first), or each instance's findings together",
+    )
     sub.add_parser("sweep", parents=[common], help="check every instance in one account and region")
     replay = sub.add_parser("replay", parents=[common], help="run a captured event through the Lambda's path")
     replay.add_argument("event", help="a JSON file: an EventBridge event or a CloudTrail record or log file")

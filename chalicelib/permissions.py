@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from .model import ACTION_MODES, ActionKind, Mode
+from .rules.leases import LEASED_KIND_NAMES
 
 # What the snapshot reads, in every mode (audit included). Describe* calls take no resource ARN.
 READ_PERMISSIONS: tuple[str, ...] = (
@@ -63,7 +64,7 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 # function's own identity, so a member role never carries these; the prod policy grants them on
 # the stage's ec2-warden-<stage>-leases table only (infra/state.yaml).
 LEASE_PERMISSIONS: tuple[str, ...] = ("dynamodb:PutItem", "dynamodb:DeleteItem")
-LEASED_KINDS: frozenset[str] = frozenset({ActionKind.PATCH.value, ActionKind.STOP_IDLE.value})
+LEASED_KINDS: frozenset[str] = LEASED_KIND_NAMES  # rules/leases.py
 
 # Modes of kinds named above before their ActionKind exists. They change instances, so only
 # enforce carries them out. When a kind lands in model.ACTION_MODES, its line here goes.

@@ -1,23 +1,25 @@
 """The sprawl census in the report: how many instances run, sit idle, carry a deadline or were stopped
-by ec2-warden, in total and by Environment and Owner tag. Pure: built from the snapshot and results.
+by ec2-warden, or are in production, in total and by Environment and Owner tag. Pure: built from the
+snapshot and results. The Environment tag and "production" are rules/environments.py's (ENVIRONMENT_TAG,
+a key differing only in case included), the same every check uses.
 
 Counts describe the fleet as the run found it (before this run's actions)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from .idle_rules import is_protected, read_mark, stopped_by_warden
+from .idle_rules import read_mark, stopped_by_warden
 from .model import CheckName, CheckResult, Instance, Snapshot
+from .rules.environments import environment_label, is_production
+from .rules.tags import is_protected, owner_of
 from .settings import Settings
 
 UNTAGGED = "(untagged)"
 OTHER = "(other)"
 MAX_GROUPS = 25  # per tag: a fleet with 10,000 owners must not make a 10,000-row report
-_ENVIRONMENT_KEYS = ("environment", "env")
-_OWNER_KEYS = ("owner",)
-_COUNTS = ("instances", "running", "idle", "marked", "stopped_by_warden", "stopped_long")
+_COUNTS = ("instances", "running", "idle", "marked", "stopped_by_warden", "stopped_long", "production")
 
 
 def sprawl_census(snapshot: Snapshot, results: Iterable[CheckResult], settings: Settings) -> dict[str, Any]:
@@ -34,6 +36,7 @@ def sprawl_census(snapshot: Snapshot, results: Iterable[CheckResult], settings: 
             "marked": instance.state == "running" and read_mark(instance.tags) is not None,
             "stopped_by_warden": stopped_by_warden(instance),
             "stopped_long": instance.id in stopped_long_ids,
+            "production": is_production(instance, settings),
         }
 
     totals = dict.fromkeys(_COUNTS, 0)
@@ -43,8 +46,8 @@ def sprawl_census(snapshot: Snapshot, results: Iterable[CheckResult], settings: 
     for instance in snapshot.instances:
         seen = flags(instance)
         for group in (
-            by_env.setdefault(_tag(instance.tags, _ENVIRONMENT_KEYS), dict.fromkeys(_COUNTS, 0)),
-            by_owner.setdefault(_tag(instance.tags, _OWNER_KEYS), dict.fromkeys(_COUNTS, 0)),
+            by_env.setdefault(environment_label(instance, settings) or UNTAGGED, dict.fromkeys(_COUNTS, 0)),
+            by_owner.setdefault(owner_of(instance.tags) or UNTAGGED, dict.fromkeys(_COUNTS, 0)),
             totals,
         ):
             for key, on in seen.items():
@@ -62,13 +65,6 @@ def sprawl_census(snapshot: Snapshot, results: Iterable[CheckResult], settings: 
 
 def _failing(results: list[CheckResult], check: CheckName) -> set[str]:
     return {f.resource_id for r in results if r.check is check for f in r.findings}
-
-
-def _tag(tags: Mapping[str, str], keys: tuple[str, ...]) -> str:
-    for key, value in tags.items():
-        if key.lower() in keys and value.strip():
-            return value.strip()
-    return UNTAGGED
 
 
 def _capped(groups: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:

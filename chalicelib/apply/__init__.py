@@ -137,10 +137,10 @@ def _notify_slack(
             outcomes.append(failed(action, f"not sent: {gave_up}"))
             continue
         if action.message == notify.MESSAGE_DIGEST:
-            digest = notify.sweep_digest(plan, snapshot, done_so_far, run_errors, mode, now)
+            digest = notify.sweep_digest(plan, snapshot, done_so_far, run_errors, mode, now, settings)
             payload = notify.digest_message(digest)
         else:
-            notices = [notify.finding_notice(f, plan, snapshot, done_so_far, mode) for f in action.findings]
+            notices = [notify.finding_notice(f, plan, snapshot, done_so_far, mode, settings) for f in action.findings]
             if action.message == notify.MESSAGE_ROLLUP:
                 sent_singly = sum(1 for a in actions if a.message == notify.MESSAGE_FINDING)
                 payload = notify.rollup_message(notices, sent_singly)

@@ -35,18 +35,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..clients import AWS_ERRORS, AwsClients, aws_error_message
-from ..model import Action, ActionKind, Snapshot
+from ..model import Action, Snapshot
+from ..rules.leases import LEASE_TERMS
+from ..rules.leases import LEASED_KINDS as LEASED_KINDS  # re-exported: the one definition is rules/leases.py
 from ..settings import Settings
 
 LEASE_HELD = "another run holds the lease"
 LEASE_PARAM = "lease"  # key of an action's params that carries its lease terms
 
 # The kinds whose write must not happen twice, their key prefix, and how long their lease is held.
-_LEASED: Mapping[ActionKind, tuple[str, str]] = {
-    ActionKind.PATCH: ("patch", "patch_cooldown_hours"),
-    ActionKind.STOP_IDLE: ("stop", "idle_grace_hours"),
-}
-LEASED_KINDS = frozenset(_LEASED)
+_LEASED = LEASE_TERMS
 
 
 def new_holder() -> str:

@@ -20,6 +20,8 @@ from ..model import (
     ReadError,
     Snapshot,
 )
+from ..rules.environments import production_reason
+from ..settings import Settings
 from .digest import SweepDigest
 from .facts import PROTECT_TAG, stop_after, stop_deadlines, utc_text
 from .messages import FindingNotice
@@ -43,7 +45,12 @@ def is_news(finding: Finding, status: FindingStatus, prior: Mapping[str, PriorFi
 
 
 def finding_notice(
-    finding: Finding, plan: Plan, snapshot: Snapshot, outcomes: Sequence[ActionOutcome], mode: Mode
+    finding: Finding,
+    plan: Plan,
+    snapshot: Snapshot,
+    outcomes: Sequence[ActionOutcome],
+    mode: Mode,
+    settings: Settings | None = None,
 ) -> FindingNotice:
     status = plan.statuses.get(finding.id, FindingStatus.UNKNOWN)
     old = (snapshot.prior_findings or {}).get(finding.id)
@@ -55,6 +62,7 @@ def finding_notice(
         previous_severity=old.severity if old is not None and status is FindingStatus.CHANGED else None,
         steps=steps_for(finding, instance, outcomes),
         mode=mode,
+        production=production_reason(instance, settings) if instance is not None and settings is not None else None,
     )
 
 
@@ -99,10 +107,11 @@ def sweep_digest(
     run_errors: Sequence[ReadError],
     mode: Mode,
     now: datetime,
+    settings: Settings | None = None,
 ) -> SweepDigest:
     prior = snapshot.prior_findings
     new = tuple(
-        finding_notice(f, plan, snapshot, outcomes, mode)
+        finding_notice(f, plan, snapshot, outcomes, mode, settings)
         for f in plan.findings
         if is_news(f, plan.statuses.get(f.id, FindingStatus.UNKNOWN), prior)
     )

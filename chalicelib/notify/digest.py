@@ -11,7 +11,7 @@ from typing import Any
 from ..model import ActionOutcome, Finding, Mode, ReadError, Resolution, Severity
 from .blocks import Block, context, escape, header, link, listing, listing_blocks, message, section
 from .facts import Deadline, securityhub_findings_url, utc_text
-from .messages import FindingNotice, rollup_line
+from .messages import FindingNotice, finding_under_instance, instance_line
 
 MAX_LISTED = 15  # lines per list: a digest is read in a minute, the rest is in Security Hub
 
@@ -38,10 +38,11 @@ def digest_message(d: SweepDigest) -> dict[str, Any]:
         section(counts_text(d.open_findings)),
     ]
     if d.new:
-        title = f"*New since the last sweep ({len(d.new)})*"
-        blocks.extend(listing_blocks(title, [rollup_line(n) for n in d.new], max_items=MAX_LISTED, max_blocks=5))
+        lines = new_by_instance(d.new)
+        title = f"*New since the last sweep ({len(d.new)})* · {len(lines)} instance(s)"
+        blocks.extend(listing_blocks(title, lines, max_items=MAX_LISTED, max_blocks=5))
     if d.resolved:
-        lines = [f"• `{escape(r.check)}` `{escape(r.resource_id)}`: {escape(r.reason)}" for r in d.resolved]
+        lines = resolved_by_instance(d.resolved)
         blocks.extend(listing_blocks(f"*Resolved ({len(d.resolved)})*", lines, max_items=MAX_LISTED))
     if d.actions:
         blocks.extend(listing_blocks("*Actions*", [action_line(a) for a in d.actions], max_items=MAX_LISTED))
@@ -58,6 +59,35 @@ def digest_message(d: SweepDigest) -> dict[str, Any]:
     summary = f"ec2-warden sweep {d.account} {d.region}: {len(d.open_findings)} open, {len(d.new)} new"
     summary += f", {len(d.resolved)} resolved, {len(d.errors)} error(s)"
     return message(summary, blocks)
+
+
+def new_by_instance(notices: Sequence[FindingNotice]) -> list[str]:
+    """One item per instance (its worst first): the instance once, its findings under it."""
+    groups: dict[str, list[FindingNotice]] = {}
+    for n in notices:
+        groups.setdefault(n.finding.resource_id, []).append(n)
+    ranked = sorted(
+        groups.values(), key=lambda ns: (-max(n.finding.severity.rank for n in ns), ns[0].finding.resource_id)
+    )
+    items = []
+    for ns in ranked:
+        ns = sorted(ns, key=lambda n: (-n.finding.severity.rank, n.finding.check.value))
+        items.append("\n".join([instance_line(ns[0]), *(finding_under_instance(n) for n in ns)]))
+    return items
+
+
+def resolved_by_instance(resolved: Sequence[Resolution]) -> list[str]:
+    groups: dict[str, list[Resolution]] = {}
+    for r in resolved:
+        groups.setdefault(r.resource_id, []).append(r)
+    items = []
+    for resource_id in sorted(groups):
+        under = [
+            f"      ◦ `{escape(r.check)}`: {escape(r.reason)}"
+            for r in sorted(groups[resource_id], key=lambda r: r.check)
+        ]
+        items.append("\n".join([f"• `{escape(resource_id)}`", *under]))
+    return items
 
 
 def counts_text(findings: Sequence[Finding]) -> str:

@@ -25,6 +25,8 @@ class FindingNotice:
     # Plain sentences (escaped when shown): what ec2-warden did or will do, and when.
     steps: tuple[str, ...] = ()
     mode: Mode = Mode.NOTIFY
+    # Why the instance is in production (rules/environments.py), None when it is not or not known.
+    production: str | None = None
 
 
 def finding_message(notice: FindingNotice) -> dict[str, Any]:
@@ -44,6 +46,7 @@ def finding_message(notice: FindingNotice) -> dict[str, Any]:
                 ("Owner", escape(owner) if owner else "_no Owner tag_"),
                 ("Account", f.account),
                 ("Region", f.region),
+                *([("Environment", f"production ({escape(notice.production)})")] if notice.production else []),
             ]
         ),
         *listing_blocks("*Why*", why_lines(f), max_items=MAX_WHY_LINES),
@@ -65,6 +68,21 @@ def rollup_message(notices: Sequence[FindingNotice], already_sent: int) -> dict[
         context([f"ec2-warden {notices[0].mode.value} mode" if notices else "ec2-warden"]),
     ]
     return message(f"{len(notices)} more ec2-warden finding(s) from the same event", blocks)
+
+
+def instance_line(notice: FindingNotice) -> str:
+    """The instance once: id, Name, Owner, and production when it is."""
+    name = notice.instance.name if notice.instance else None
+    owner = owner_of(notice.instance)
+    named = f" ({escape(name)})" if name else ""
+    who = f" · owner {escape(owner)}" if owner else ""
+    prod = " · production" if notice.production else ""
+    return f"• `{notice.finding.resource_id}`{named}{who}{prod}"
+
+
+def finding_under_instance(notice: FindingNotice) -> str:
+    f = notice.finding
+    return f"      ◦ *{f.severity.value}* `{f.check.value}`: {escape(f.title)} · {finding_links(f)}"
 
 
 def rollup_line(notice: FindingNotice) -> str:

@@ -49,8 +49,12 @@ def test_counts_running_idle_marked_and_stopped_by_warden():
         "marked": 0,
         "stopped_by_warden": 0,
         "stopped_long": 0,
+        "production": 0,
     }
     assert census["by_environment"]["prod"]["marked"] == 1  # tag keys match case-insensitively
+    # `environment=prod` (lower-case key) is production, as it is for every check and Slack
+    assert census["by_environment"]["prod"]["production"] == 2
+    assert census["production"] == 2
     assert census["by_environment"][UNTAGGED]["stopped_by_warden"] == 1
     assert census["by_owner"]["alice"]["idle"] == 1
     assert census["by_owner"][UNTAGGED]["instances"] == 5
