@@ -31,7 +31,15 @@ from dataclasses import replace
 from datetime import datetime
 
 from ..model import CheckName, CheckResult, Instance, Severity, Snapshot
-from ..rules.environments import Environment, Zone, claim_of, placement_of, production_reason
+from ..rules.environments import (
+    Environment,
+    Zone,
+    claim_of,
+    is_environment_key,
+    known_environments,
+    placement_of,
+    production_reason,
+)
 from ..rules.tags import PUBLIC_OK, is_public_ok
 from ..settings import Settings
 from .gaps import Gap, gaps_finding
@@ -254,7 +262,7 @@ def _tag_gaps(instance: Instance, settings: Settings) -> list[Gap]:
     hints: list[str] = []
     to_drift = _leaves_environment_to_drift(instance, settings)
     for key in settings.required_tags:
-        if to_drift and key.lower() == settings.environment_tag.lower():
+        if to_drift and is_environment_key(key, settings):
             continue
         if instance.tags.get(key, "").strip():
             continue
@@ -277,7 +285,7 @@ def _tag_gaps(instance: Instance, settings: Settings) -> list[Gap]:
         )
     claim = claim_of(instance, settings)
     if claim.environment is Environment.UNRECOGNISED and not to_drift:
-        known = ", ".join((*settings.production_environments, *settings.non_production_environments))
+        known = ", ".join(known_environments(settings))
         gaps.append(
             Gap(
                 rule="unknown-environment",

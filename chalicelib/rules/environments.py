@@ -51,6 +51,15 @@ def environment_tag(instance: Instance, settings: Settings) -> tuple[str, str] |
     return tag_ignoring_case(instance.tags, settings.environment_tag)
 
 
+def is_environment_key(key: str, settings: Settings) -> bool:
+    """The tag key names the environment (ENVIRONMENT_TAG, whatever its case)."""
+    return key.lower() == settings.environment_tag.lower()
+
+
+def known_environments(settings: Settings) -> tuple[str, ...]:
+    return (*settings.production_environments, *settings.non_production_environments)
+
+
 def claim_of(instance: Instance, settings: Settings) -> Claim:
     tag = environment_tag(instance, settings)
     if tag is None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 
 ACCOUNT_ID_TEXT = r"\d{12}"
-# us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, eu-isoe-west-1.
-REGION_TEXT = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+# us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, eu-isoe-west-1; a trailing letter too, as in
+# the sample events AWS publishes in its documentation ("us-northeast-1r", tests/fixtures/published/).
+REGION_TEXT = r"[a-z]{2}(?:-[a-z]+)+-\d+[a-z]?"
 _RESOURCE_ID_TEXT = "{prefix}-[0-9a-f]{{8}}(?:[0-9a-f]{{9}})?"  # the 8- and the 17-character forms
 
 ACCOUNT_ID = re.compile(rf"^{ACCOUNT_ID_TEXT}$")
