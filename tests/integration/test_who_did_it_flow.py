@@ -174,15 +174,21 @@ def test_a_console_change_without_mfa_is_called_out(world, sink):
     assert [f["Severity"]["Label"] for f in hub(world).values()] == ["CRITICAL"]
 
 
-def test_enforce_tags_launched_instances_with_their_launcher(world):
+def test_enforce_tags_launched_instances_with_their_launcher_and_writes_no_other_key(world):
     group = world.open_group("web-sg", [])
     first, second = world.launch(group), world.launch(group)
     event = events.run_instances([first, second], group, region=REGION)
     principal = event["detail"]["userIdentity"]["arn"]
-    enforce = load_settings(
-        {"WARDEN_MODE": "enforce", "AWS_REGION": REGION, "TAG_LAUNCHED_BY": "on", "WARDEN_CHECKS": "public-exposure"}
+    env = {"WARDEN_MODE": "enforce", "AWS_REGION": REGION, "TAG_LAUNCHED_BY": "on", "WARDEN_CHECKS": "public-exposure"}
+    enforce = load_settings(env)
+    clients = AwsClients(REGION)
+    sent: list[tuple[str, dict[str, Any]]] = []
+    clients.get("ec2").meta.events.register(
+        "provide-client-params.ec2", lambda params, model, **_: sent.append((model.name, params))
     )
-    report = run_event(event, enforce, AwsClients(REGION), NOW)
+    # WHEN enforce runs the RunInstances event
+    report = run_event(event, enforce, clients, NOW)
+    # THEN both instances carry their launcher, in one CreateTags call naming that key alone
     [outcome] = [a for a in report.actions if a.kind is ActionKind.TAG_LAUNCHED_BY]
     assert outcome.done and outcome.error is None
     tags = {
@@ -191,7 +197,17 @@ def test_enforce_tags_launched_instances_with_their_launcher(world):
         for i in r["Instances"]
     }
     assert {i: t.get(LAUNCHED_BY_TAG) for i, t in tags.items()} == {first: principal, second: principal}
-    # a replay writes nothing more; notify mode only prints it
-    again = run_event(event, enforce, AwsClients(REGION), NOW)
+    [(_, request)] = [(n, p) for n, p in sent if n == "CreateTags"]
+    assert sorted(request["Resources"]) == sorted([first, second])
+    assert request["Tags"] == [{"Key": LAUNCHED_BY_TAG, "Value": principal}]
+    # AND a replay writes nothing more
+    again = run_event(event, enforce, clients, NOW)
     assert not [a for a in again.actions if a.kind is ActionKind.TAG_LAUNCHED_BY]
     assert "ec2:CreateTags" not in again.api_calls
+    # AND notify mode only prints it for a new launch
+    third = world.launch(group)
+    later = events.run_instances([third], group, region=REGION)
+    notify = run_event(later, load_settings({**env, "WARDEN_MODE": "notify"}), AwsClients(REGION), NOW)
+    [printed] = [a for a in notify.actions if a.kind is ActionKind.TAG_LAUNCHED_BY]
+    assert not printed.done and printed.reason.startswith("notify mode: not applied")
+    assert "ec2:CreateTags" not in notify.api_calls
