@@ -76,7 +76,7 @@ def finding_to_asff(
     stamp = _utc_iso(now)
     first = prior.first_observed_at if prior else stamp
     owner = reporter or finding.account
-    return {
+    payload = {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding.id,
         "ProductArn": product_arn(owner, finding.region),
@@ -103,6 +103,7 @@ def finding_to_asff(
         "Compliance": {"Status": "FAILED"},
         "RecordState": "ACTIVE",
     }
+    return with_actor(payload, finding.actor, finding.escalated_because, prior)
 
 
 def resolution_to_asff(
@@ -112,7 +113,7 @@ def resolution_to_asff(
     prior = resolution.prior
     stamp = _utc_iso(now)
     owner = reporter or account
-    return {
+    payload = {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": resolution.finding_id,
         "ProductArn": product_arn(owner, region),
@@ -146,6 +147,8 @@ def resolution_to_asff(
         "Compliance": {"Status": "PASSED"},
         "RecordState": "ARCHIVED",
     }
+    # The archived record still says who raised it, and why it was raised a step.
+    return with_actor(payload, None, prior.escalated_because, prior)
 
 
 def resolution_note(reasons: Sequence[str]) -> str:
@@ -188,6 +191,7 @@ def prior_from_asff(raw: Mapping[str, Any]) -> PriorFinding | None:
         first_observed_at=str(raw.get("FirstObservedAt") or raw.get("CreatedAt") or ""),
         updated_at=str(raw.get("UpdatedAt", "")),
         workflow_status=str((raw.get("Workflow") or {}).get("Status") or ""),
+        **prior_actor(raw),
     )
 
 
@@ -226,3 +230,121 @@ _utc_iso = format_iso_millis
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- who did it: the actor of the change that raised a finding ---------------------------------
+# ASFF (AwsSecurityFinding): ProductFields hold at most 50 pairs, keys up to 128 characters and
+# values up to 2048; AwsApiCallAction.Api and DomainDetails.Domain up to 128; every string must
+# hold a non-blank character. A finding raised by a CloudTrail event carries its Action and the
+# actor fields below; one imported without an actor (a sweep's refresh, a resolution) carries on
+# those its open finding had, so re-importing never erases who raised it.
+MAX_PRODUCT_FIELDS = 50
+PRODUCT_FIELD_KEY_LIMIT = 128
+PRODUCT_FIELD_VALUE_LIMIT = 2048
+API_CALL_TEXT_LIMIT = 128
+ACTOR_FIELD = "ec2-warden/Actor"
+ACTOR_TYPE_FIELD = "ec2-warden/ActorType"
+SOURCE_IP_FIELD = "ec2-warden/SourceIp"
+EVENT_ID_FIELD = "ec2-warden/EventId"
+ESCALATED_FIELD = "ec2-warden/EscalatedBecause"
+ACTOR_FIELDS = (
+    ACTOR_FIELD,
+    ACTOR_TYPE_FIELD,
+    SOURCE_IP_FIELD,
+    EVENT_ID_FIELD,
+    "ec2-warden/ActorRole",
+    "ec2-warden/ActorSession",
+    "ec2-warden/ActorClient",
+    "ec2-warden/ActorMfa",
+    "ec2-warden/ActorInvokedBy",
+    "ec2-warden/EventTime",
+    "ec2-warden/Api",
+)
+
+
+def with_actor(
+    payload: dict[str, Any], actor: Any, escalated_because: str, prior: PriorFinding | None
+) -> dict[str, Any]:
+    """`payload` with the actor's Action and ProductFields (or the prior finding's, when it has no
+    actor of its own), within ASFF's limits. `actor` is a chalicelib.events.actor.Actor or None."""
+    fields = dict(payload.get("ProductFields") or {})
+    if actor is not None:
+        action = api_call_action(actor)
+        fields.update(actor_product_fields(actor))
+    elif prior is not None:
+        action = dict(prior.action) if prior.action else None
+        fields.update(prior.actor_fields)
+    else:
+        action = None
+    if escalated_because:
+        fields[ESCALATED_FIELD] = escalated_because
+    payload["ProductFields"] = bounded_product_fields(fields)
+    if action:
+        payload["Action"] = action
+    return payload
+
+
+def api_call_action(actor: Any) -> dict[str, Any] | None:
+    """ASFF Action (ActionType AWS_API_CALL) for the call that raised the finding."""
+    call: dict[str, Any] = {}
+    if actor.api.strip():
+        call["Api"] = actor.api[:API_CALL_TEXT_LIMIT]
+    if actor.service.strip():
+        call["ServiceName"] = actor.service[:API_CALL_TEXT_LIMIT]
+    ipv4 = actor.source_ipv4
+    if ipv4 is not None:
+        call["CallerType"] = "remoteip"
+        call["RemoteIpDetails"] = {"IpAddressV4": ipv4}
+    elif actor.source_is_service:  # an AWS service called: CloudTrail names it instead of an address
+        call["CallerType"] = "domain"
+        call["DomainDetails"] = {"Domain": actor.source_ip[:API_CALL_TEXT_LIMIT]}
+    if actor.event_time is not None:
+        call["FirstSeen"] = call["LastSeen"] = _utc_iso(actor.event_time)
+    if not call:
+        return None
+    return {"ActionType": "AWS_API_CALL", "AwsApiCallAction": call}
+
+
+def actor_product_fields(actor: Any) -> dict[str, str]:
+    mfa = "" if actor.mfa is None else ("true" if actor.mfa else "false")
+    time = _utc_iso(actor.event_time) if actor.event_time is not None else ""
+    pairs = {
+        ACTOR_FIELD: actor.principal,
+        ACTOR_TYPE_FIELD: actor.type,
+        SOURCE_IP_FIELD: actor.source_ip,
+        EVENT_ID_FIELD: actor.event_id,
+        "ec2-warden/ActorRole": actor.role_arn,
+        "ec2-warden/ActorSession": actor.session_name,
+        "ec2-warden/ActorClient": actor.client,
+        "ec2-warden/ActorMfa": mfa,
+        "ec2-warden/ActorInvokedBy": actor.invoked_by,
+        "ec2-warden/EventTime": time,
+        "ec2-warden/Api": actor.api,
+    }
+    return {k: v for k, v in pairs.items() if v.strip()}
+
+
+def bounded_product_fields(fields: Mapping[str, Any]) -> dict[str, str]:
+    """At most 50 pairs, keys cut to 128 and values to 2048 characters, blank values left out.
+    ec2-warden's own keys come first, so the ones that identify the finding are never dropped."""
+    out: dict[str, str] = {}
+    for key, value in fields.items():
+        text = str(value)
+        if not text.strip() or not str(key).strip():
+            continue
+        out.setdefault(str(key)[:PRODUCT_FIELD_KEY_LIMIT], clip(text, PRODUCT_FIELD_VALUE_LIMIT))
+        if len(out) == MAX_PRODUCT_FIELDS:
+            break
+    return out
+
+
+def prior_actor(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What an open finding says of who raised it, for PriorFinding (see with_actor)."""
+    fields = raw.get("ProductFields") or {}
+    action = raw.get("Action")
+    kept = action if isinstance(action, Mapping) and action.get("ActionType") == "AWS_API_CALL" else None
+    return {
+        "action": kept,
+        "actor_fields": {k: str(fields[k]) for k in ACTOR_FIELDS if isinstance(fields, Mapping) and fields.get(k)},
+        "escalated_because": str(fields.get(ESCALATED_FIELD) or "") if isinstance(fields, Mapping) else "",
+    }

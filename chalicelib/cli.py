@@ -139,6 +139,7 @@ def _table_lines(data: dict[str, Any], findings: Iterator[dict[str, Any]], count
     lines = []
     for f in findings:
         yield f"  {f['severity']:<9} {f['check']:<18} {f['resource_id']:<20} {f['status']:<9} {f['title']}"
+        yield from _actor_lines(f.get("details") or {})
     if data["resolved"]:
         lines.append(f"\nresolved: {len(data['resolved'])}")
         lines.extend(f"  {fid}" for fid in data["resolved"])
@@ -157,6 +158,24 @@ def _table_lines(data: dict[str, Any], findings: Iterator[dict[str, Any]], count
         + (" (" + ", ".join(f"{k} {v}" for k, v in calls.items()) + ")" if calls else "")
     )
     yield from lines
+
+
+def _actor_lines(details: dict[str, Any]) -> Iterator[str]:
+    """The evidence of who made the change (details.actor), under its finding."""
+    actor = details.get("actor")
+    if not isinstance(actor, dict):
+        return
+    line = f"{'':13}by {actor.get('principal') or '?'} ({actor.get('type')}, {actor.get('client')})"
+    if actor.get("source_ip"):
+        line += f" from {actor['source_ip']}"
+    if actor.get("event_time"):
+        line += f" at {actor['event_time']}"
+    extra = [f"{k.replace('_', ' ')} {actor[k]}" for k in ("role_arn", "session_name", "invoked_by") if actor.get(k)]
+    if actor.get("mfa") is not None:
+        extra.append("MFA used" if actor["mfa"] else "no MFA")
+    yield line + (f"; {', '.join(extra)}" if extra else "")
+    if details.get("escalated_because"):
+        yield f"{'':13}raised a step: {details['escalated_because']}"
 
 
 def _sprawl_line(sprawl: dict[str, Any]) -> str:

@@ -8,9 +8,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .partitions import instance_arn
+
+if TYPE_CHECKING:
+    from chalicelib.events.actor import Actor
 
 
 class Severity(enum.StrEnum):
@@ -58,6 +61,8 @@ class ActionKind(enum.StrEnum):
     MARK_IDLE = "mark-idle"
     UNMARK_IDLE = "unmark-idle"
     STOP_IDLE = "stop-idle"
+    # RunInstances in enforce mode with TAG_LAUNCHED_BY=on: warden:launched-by on the new instances
+    TAG_LAUNCHED_BY = "tag-launched-by"
 
 
 # Which modes may carry out each kind of action. Everything else is printed, not done.
@@ -72,6 +77,7 @@ ACTION_MODES: Mapping[ActionKind, frozenset[Mode]] = MappingProxyType(
         ActionKind.MARK_IDLE: frozenset({Mode.ENFORCE}),
         ActionKind.UNMARK_IDLE: frozenset({Mode.ENFORCE}),
         ActionKind.STOP_IDLE: frozenset({Mode.ENFORCE}),
+        ActionKind.TAG_LAUNCHED_BY: frozenset({Mode.ENFORCE}),
     }
 )
 
@@ -190,6 +196,11 @@ class PriorFinding:
     # Its triage state (Workflow.Status: NEW, NOTIFIED, RESOLVED, SUPPRESSED; "" when not read):
     # a resolution leaves a finding a person SUPPRESSED, or that is already RESOLVED, as it is.
     workflow_status: str = ""
+    # Who raised it (asff.py writes them; a later import without an actor of its own carries them
+    # on): its ASFF Action, the ec2-warden/Actor* ProductFields, and why its severity was raised.
+    action: Mapping[str, Any] | None = None
+    actor_fields: Mapping[str, str] = field(default_factory=dict)
+    escalated_because: str = ""
 
 
 @dataclass(frozen=True)
@@ -334,6 +345,8 @@ class Snapshot:
     # Managed prefix lists referenced by the groups of publicly addressed instances: id -> CIDRs.
     # None: not read; a list missing from a read mapping could not be read (snapshot/prefix_lists.py).
     prefix_lists: Mapping[str, tuple[str, ...]] | None = None
+    # Who made the change that triggered the run (a CloudTrail event's scope); None otherwise.
+    actor: Actor | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,6 +373,10 @@ class Finding:
     description: str
     remediation: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    # Who made the change that raised it (a CloudTrail event); None for sweeps and state changes.
+    actor: Actor | None = None
+    # Why its severity was raised one step above what the check said (planning_actor.py); "" if not.
+    escalated_because: str = ""
     # Derived once: the plan's statuses, the import action and the report share this one string.
     id: str = field(init=False, repr=False, compare=False)
 
@@ -500,8 +517,17 @@ class Report:
                 "severity": f.severity.value,
                 "title": f.title,
                 "status": self.statuses.get(finding_id, FindingStatus.UNKNOWN).value,
-                "details": _jsonable(f.details),
+                "details": _finding_details(f),
             }
+
+
+def _finding_details(f: Finding) -> Any:
+    details = _jsonable(f.details)
+    if f.actor is not None:
+        details["actor"] = f.actor.as_dict()
+    if f.escalated_because:
+        details["escalated_because"] = f.escalated_because
+    return details
 
 
 def _jsonable(value: Any) -> Any:

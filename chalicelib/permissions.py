@@ -55,6 +55,9 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ActionKind.MARK_IDLE.value: ("ec2:CreateTags",),
         ActionKind.UNMARK_IDLE.value: ("ec2:DeleteTags",),
         ActionKind.STOP_IDLE.value: ("ec2:StopInstances", "ec2:CreateTags"),
+        # warden:launched-by on instances a RunInstances launched (TAG_LAUNCHED_BY=on), under the
+        # same warden:* tag-key guard rail.
+        ActionKind.TAG_LAUNCHED_BY.value: ("ec2:CreateTags",),
     }
 )
 

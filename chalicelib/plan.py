@@ -25,6 +25,7 @@ from .notify.compose import DEADLINE_HORIZON
 from .notify.facts import reminders_due, stop_deadlines
 from .plan_idle import plan_idle_lifecycle
 from .plan_patch import plan_patch_runs
+from .planning_actor import attribute_findings, plan_launch_attribution
 from .planning_supersede import superseded_reason
 from .rules.timefmt import parse_iso
 from .settings import Settings
@@ -35,7 +36,9 @@ MAX_FINDING_MESSAGES = 10
 
 def plan_actions(results: Iterable[CheckResult], snapshot: Snapshot, settings: Settings, now: datetime) -> Plan:
     results = list(results)
-    findings = sorted((f for r in results for f in r.findings), key=lambda f: (-f.severity.rank, f.id))
+    # Who did it: the event's actor on each finding, and the raise of an unusual change.
+    attributed = attribute_findings((f for r in results for f in r.findings), snapshot, settings)
+    findings = sorted(attributed, key=lambda f: (-f.severity.rank, f.id))
     prior = snapshot.prior_findings
     statuses = {f.id: finding_status(f, prior, settings, now) for f in findings}
     resolutions = plan_resolutions(results, snapshot)
@@ -62,6 +65,7 @@ def plan_actions(results: Iterable[CheckResult], snapshot: Snapshot, settings: S
         )
     actions.extend(plan_patch_runs(results, snapshot, settings, now))  # patch loop (issue 4)
     actions.extend(plan_idle_lifecycle(results, snapshot, settings, now))
+    actions.extend(plan_launch_attribution(snapshot, settings))
     # Slack speaks last (apply defers it too): its messages report what the other actions did.
     actions.extend(plan_slack(findings, statuses, resolutions, results, snapshot, settings, now, actions))
     return Plan(findings=tuple(findings), statuses=statuses, resolutions=tuple(resolutions), actions=tuple(actions))

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.events.actor import Actor, actor_from_record
+
 from .rules import ids as id_rules
 
 
@@ -80,6 +82,9 @@ class Scope:
     command: CommandEvent | None = None  # set for SSM command status events (patch loop)
     # Groups a call named only by groupName (default VPC): the snapshot resolves them to ids.
     group_names: frozenset[str] = frozenset()
+    # Who made the change, for a CloudTrail event (events/actor.py); None for sweeps, state
+    # changes, SSM status events and log files whose acting records have several authors.
+    actor: Actor | None = None
 
     @property
     def is_sweep(self) -> bool:
@@ -203,6 +208,7 @@ def _with_envelope(scope: Scope, account: str | None, region: str | None) -> Sco
         network_interface_ids=scope.network_interface_ids,
         ignored=scope.ignored,
         group_names=scope.group_names,
+        actor=scope.actor,
     )
 
 
@@ -226,6 +232,7 @@ def _scope_from_log_file(records: Any) -> Scope:
         group_ids=frozenset().union(*(s.group_ids for s in acting)),
         network_interface_ids=frozenset().union(*(s.network_interface_ids for s in acting)),
         group_names=frozenset().union(*(s.group_names for s in acting)),
+        actor=acting[0].actor if len(acting) == 1 else None,
     )
 
 
@@ -266,6 +273,7 @@ def _scope_from_record(record: Any, event_id: str | None) -> Scope:
         group_ids=found.group_ids,
         network_interface_ids=found.network_interface_ids,
         group_names=found.group_names,
+        actor=actor_from_record(record),
     )
 
 

@@ -111,6 +111,10 @@ class Settings:
     findings_destination: FindingsDestination = FindingsDestination.MEMBER
     # --- hardening (issue 9): per-instance leases against concurrent duplicate stops and patch runs
     lease_table: str | None = None
+    # --- who did it: raise a reachability change by root or a console session without MFA one
+    # step (planning_actor.py), and tag the instances a RunInstances launched with their launcher.
+    escalate_unusual_actor: bool = True
+    tag_launched_by: bool = False
 
     @property
     def sweeps_organization(self) -> bool:
@@ -179,6 +183,9 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "AMI_MAX_AGE_DAYS": ("ami_max_age_days", _int_between(1, 3650)),
         # --- hardening (issue 9)
         "LEASE_TABLE": ("lease_table", _parse_table_name),
+        # --- who did it
+        "ESCALATE_UNUSUAL_ACTOR": ("escalate_unusual_actor", _parse_switch),
+        "TAG_LAUNCHED_BY": ("tag_launched_by", _parse_switch),
     }
 
 
@@ -426,6 +433,15 @@ def _parse_findings_destination(var: str, raw: str) -> FindingsDestination:
     except ValueError:
         allowed = ", ".join(d.value for d in FindingsDestination)
         raise SettingsError(f"{var}={raw!r}: use one of {allowed}") from None
+
+
+def _parse_switch(var: str, raw: str) -> bool:
+    value = raw.lower()
+    if value in ("on", "true"):
+        return True
+    if value in ("off", "false"):
+        return False
+    raise SettingsError(f"{var}={raw!r}: use on or off")
 
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")

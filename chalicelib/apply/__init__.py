@@ -14,7 +14,7 @@ from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..log import logger
 from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan, ReadError, Snapshot
 from ..settings import Settings
-from .ec2 import mark_idle, stop_idle, unmark_idle
+from .ec2 import mark_idle, stop_idle, tag_launched_by, unmark_idle
 from .lease import new_holder, with_lease
 from .securityhub import ImportResult, SecurityHubAdapter
 from .slack import SlackAdapter, SlackError, webhook_url
@@ -196,4 +196,5 @@ _HANDLERS: dict[ActionKind, Handler] = {
     ActionKind.MARK_IDLE: mark_idle,
     ActionKind.UNMARK_IDLE: unmark_idle,
     ActionKind.STOP_IDLE: stop_idle,
+    ActionKind.TAG_LAUNCHED_BY: tag_launched_by,
 }

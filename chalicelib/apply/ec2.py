@@ -109,6 +109,12 @@ def mark_idle(action: Action, snapshot: Snapshot, clients: AwsClients, now: date
     return _outcome(action, result, verb="marked")
 
 
+def tag_launched_by(action: Action, snapshot: Snapshot, clients: AwsClients, now: datetime) -> ActionOutcome:
+    """warden:launched-by on the instances a RunInstances launched (planning_actor.py)."""
+    result = Ec2Adapter(clients.ec2).create_tags(action.resource_ids, action.params["tags"])
+    return _outcome(action, result, verb="tagged")
+
+
 def unmark_idle(action: Action, snapshot: Snapshot, clients: AwsClients, now: datetime) -> ActionOutcome:
     result = Ec2Adapter(clients.ec2).delete_tags(action.resource_ids, action.params["keys"])
     return _outcome(action, result, verb="unmarked")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Finding, FindingStatus, Instance, Mode, Severity
+from .actor import actor_line, actor_section, callouts
 from .blocks import context, escape, fields_section, header, link, listing_blocks, message, section
 from .facts import SEVERITY_EMOJI, ec2_console_url, owner_of, securityhub_finding_url
 
@@ -38,6 +39,7 @@ def finding_message(notice: FindingNotice) -> dict[str, Any]:
     blocks = [
         header(f"{emoji} {f.severity.value}: {f.check.value} on {f.resource_id}{named}"),
         section(f"*{escape(f.title)}*\n{status_line(notice)}"),
+        *([actor_section(f.actor)] if f.actor is not None else []),
         fields_section(
             [
                 ("Severity", f.severity.value),
@@ -54,6 +56,8 @@ def finding_message(notice: FindingNotice) -> dict[str, Any]:
         context([finding_links(f), f"ec2-warden {notice.mode.value} mode"]),
     ]
     fallback = f"{emoji} {f.severity.value} {f.check.value} on {f.resource_id}{escape(named)}: {escape(f.title)}"
+    if f.actor is not None:
+        fallback += f" ({actor_line(f.actor)})"
     return message(fallback, blocks)
 
 
@@ -92,6 +96,9 @@ def rollup_line(notice: FindingNotice) -> str:
     who = f" · owner {escape(owner)}" if owner else ""
     named = f" ({escape(name)})" if name else ""
     head = f"• *{f.severity.value}* `{f.check.value}` `{f.resource_id}`{named}{who}"
+    if f.actor is not None:
+        flags = "".join(f" {c.split(' ', 1)[0]}" for c in callouts(f.actor))  # the call-outs' emoji
+        head += f" · {actor_line(f.actor)}{flags}"
     return f"{head}: {escape(f.title)} · {finding_links(f)}"
 
 

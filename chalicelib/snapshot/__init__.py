@@ -90,6 +90,7 @@ def take_snapshot(
         vpcs=launch.vpcs,
         group_neighbours=launch.group_neighbours,
         prefix_lists=prefix_lists,
+        actor=scope.actor,
     )
 
 
