@@ -15,9 +15,10 @@ from dataclasses import replace
 
 from chalicelib.events.actor import Actor
 from chalicelib.model import Action, ActionKind, CheckName, Finding, PriorFinding, Severity, Snapshot
+from chalicelib.rules import tags
 from chalicelib.settings import Settings
 
-LAUNCHED_BY_TAG = "warden:launched-by"
+LAUNCHED_BY_TAG = tags.LAUNCHED_BY
 TAG_VALUE_LIMIT = 256  # EC2: a tag value is at most 256 Unicode characters
 ESCALATION_REASON_LIMIT = 256
 

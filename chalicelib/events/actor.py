@@ -13,8 +13,10 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from chalicelib.rules import timefmt
 
 # userIdentity.type values CloudTrail documents for the identities that make EC2 calls.
 ROOT = "Root"
@@ -110,7 +112,7 @@ class Actor:
         if self.source_ip:
             text += f" from {self.source_ip}"
         if self.event_time is not None:
-            text += f" at {self.event_time.strftime('%Y-%m-%d %H:%M:%S UTC')}"
+            text += f" at {timefmt.format_display_seconds(self.event_time)}"
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -201,17 +203,11 @@ def client_label(user_agent: str, invoked_by: str = "") -> str:
 
 def parse_event_time(value: Any) -> datetime | None:
     """CloudTrail's eventTime (ISO 8601, UTC "Z"); None when absent or not a time."""
-    if not isinstance(value, str) or not value or len(value) > 64:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError):  # not a time, or one that falls off the calendar in UTC
-        return None
+    return timefmt.parse_iso(value)
 
 
 def iso_time(when: datetime | None) -> str | None:
-    return None if when is None else when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if when is None else timefmt.format_iso(when)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.events.actor import Actor
+from chalicelib.rules import timefmt
 
 from .blocks import MAX_TEXT, Block, clip_mrkdwn, escape
 
@@ -22,7 +23,7 @@ def actor_line(actor: Actor) -> str:
     if actor.source_ip:
         text += f" from {_part(actor.source_ip)}"
     if actor.event_time is not None:
-        text += f" at {actor.event_time.strftime('%Y-%m-%d %H:%M:%S UTC')}"
+        text += f" at {timefmt.format_display_seconds(actor.event_time)}"
     return text
 
 

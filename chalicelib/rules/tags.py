@@ -8,6 +8,7 @@ Durable state lives on the instance, where its owner sees it:
     warden:protect              any value: ec2-warden never stops or patches the instance
     warden:patch-requested-at   when ec2-warden last asked SSM to patch it, and the command id
     warden:public-ok            any value: a production instance is meant to have a public address
+    warden:launched-by          the principal whose RunInstances launched it (TAG_LAUNCHED_BY=on)
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ STOPPED_BY = PREFIX + "stopped-by"
 PROTECT = PREFIX + "protect"
 PATCH_REQUESTED_AT = PREFIX + "patch-requested-at"
 PUBLIC_OK = PREFIX + "public-ok"
+LAUNCHED_BY = PREFIX + "launched-by"
 
 MARK_KEYS = (IDLE_SINCE, STOP_AFTER)
 LIFECYCLE_KEYS = (IDLE_SINCE, STOP_AFTER, STOPPED_BY)
-ALL_KEYS = (IDLE_SINCE, STOP_AFTER, STOPPED_BY, PROTECT, PATCH_REQUESTED_AT, PUBLIC_OK)
+ALL_KEYS = (IDLE_SINCE, STOP_AFTER, STOPPED_BY, PROTECT, PATCH_REQUESTED_AT, PUBLIC_OK, LAUNCHED_BY)
 
 # Owner is not ours, but every reader of it (Slack, the census) reads it the same way.
 OWNER = "Owner"

@@ -16,7 +16,7 @@ def parse_iso(text: str | None) -> datetime | None:
         return None
     try:
         return parse_iso_strict(text)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or one that falls off the calendar in UTC
         return None
 
 
@@ -54,6 +54,11 @@ def format_iso_millis(ts: datetime) -> str:
 def format_display(ts: datetime) -> str:
     """`2026-01-31 12:00 UTC`: for people (Slack, descriptions)."""
     return as_utc(ts).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_display_seconds(ts: datetime) -> str:
+    """`2026-01-31 12:00:05 UTC`: when a change was made (CloudTrail's eventTime)."""
+    return as_utc(ts).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def format_date(ts: datetime) -> str:
