@@ -1,0 +1,47 @@
+"""A seeded fleet for the audit-report tests: exposure, idle, patch and a hostile tag value, swept once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.clients import AwsClients
+from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, format_time
+from chalicelib.model import Mode, Report
+from chalicelib.pipeline import run
+from chalicelib.scope import sweep_scope
+from chalicelib.settings import Settings
+from devtools.fleet import seed_exposure_fleet
+from devtools.idle_fleet import QUIET, launch_one, put_daily_usage, seed_idle_fleet
+from devtools.moto_ssm import FLEET, PatchFacts
+
+REGION = "us-east-1"
+HOSTILE = "<script>alert(1)</script>"
+# After moto's launch times (wall clock), like the idle pipeline tests.
+NOW = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=5, second=0, microsecond=0)
+
+
+def seed_audit_fleet(ec2: Any, cloudwatch: Any) -> dict[str, str]:
+    """Instances by story: every exposure story, every idle story, two unpatched boxes, and an idle
+    box whose Owner tag is a script."""
+    stories = dict(seed_exposure_fleet(ec2).instances)
+    stories.update(seed_idle_fleet(ec2, cloudwatch, until=NOW).instances)
+    hostile = launch_one(ec2, "hostile-owner", {"Owner": HOSTILE, "Environment": "lab"})
+    put_daily_usage(cloudwatch, hostile, [QUIET] * 30, NOW)
+    stories["hostile-owner"] = hostile
+    # The lifecycle tags enforce mode writes: a stop deadline tomorrow.
+    ec2.create_tags(
+        Resources=[stories["forgotten-lab-box"]],
+        Tags=[
+            {"Key": IDLE_SINCE, "Value": format_time(NOW - timedelta(days=2))},
+            {"Key": STOP_AFTER, "Value": format_time(NOW + timedelta(hours=30))},
+        ],
+    )
+    FLEET.manage_every_instance()
+    FLEET.register(stories["busy-web"], region=REGION, patch=PatchFacts(missing=4, critical=2, security=1))
+    FLEET.register(stories["bursty-batch"], region=REGION, patch=PatchFacts(missing=3))
+    return stories
+
+
+def audit_sweep(clients: AwsClients, mode: Mode = Mode.AUDIT, now: datetime = NOW) -> Report:
+    return run(sweep_scope(region=REGION), Settings(mode=mode), clients, now)
