@@ -59,19 +59,22 @@ def bar_chart(
     name: str,
     rows: Sequence[tuple[str, Mapping[str, Any]]],
     series: Sequence[tuple[str, str, str]],
+    *,
+    skip_zero: bool = False,
 ) -> Chart:
-    """One row per (label, counts); one bar per series whose count is known (None is left out)."""
+    """One row per (label, counts); one bar per series whose count is known (None is left out) and,
+    with `skip_zero`, not zero (a row of five series stays one line when only one has instances)."""
     known = [(key, label, css) for key, label, css in series if any(_count(c, key) is not None for _, c in rows)]
     top = max((_count(c, key) or 0 for _, c in rows for key, _, _ in known), default=0) or 1
     drawn: list[Row] = []
     y = TOP
     for label, counts in rows:
         bars = []
-        for offset, (key, series_label, css) in enumerate(known):
+        for key, series_label, css in known:
             value = _count(counts, key)
-            if value is None:
+            if value is None or (skip_zero and value == 0):
                 continue
-            bar_y = y + offset * (BAR_HEIGHT + BAR_GAP)
+            bar_y = y + len(bars) * (BAR_HEIGHT + BAR_GAP)
             width = round(PLOT_WIDTH * value / top)
             bars.append(
                 Bar(
@@ -97,7 +100,7 @@ def bar_chart(
 
 
 def sprawl_chart(name: str, groups: Mapping[str, Mapping[str, Any]]) -> Chart:
-    return bar_chart(name, list(groups.items()), SPRAWL_SERIES)
+    return bar_chart(name, list(groups.items()), SPRAWL_SERIES, skip_zero=True)
 
 
 def _count(counts: Mapping[str, Any], key: str) -> int | None:

@@ -29,6 +29,8 @@ NOTES = (
     "that pass every check, patch-compliant instances and instances not evaluated are not kept there and "
     "are shown as 'not known'; a sweep's own report (sweep --format html) counts them for one account "
     "and region.",
+    "Errors and instances not evaluated belong to each run and are not kept in Security Hub: each "
+    "run's report (the Lambda's answer, its log and the metrics Errors and ActionErrors) states them.",
     "Missing critical/security patches counts open patch-noncompliant findings of HIGH severity or worse "
     "(critical or security patches missing, or a failed patch run).",
 )
@@ -92,6 +94,7 @@ def view_from_securityhub(
         deadlines=_deadlines(rows, tags_of),
         patch=_patch(rows),
         notes=NOTES,
+        errors_known=False,
     )
 
 

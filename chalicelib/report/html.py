@@ -14,7 +14,7 @@ import json
 import statistics
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,8 @@ def _sprawl_charts(sprawl: Mapping[str, Any]) -> list[tuple[str, Chart]]:
 
 
 def _deadlines(view: AuditView) -> list[dict[str, Any]]:
-    horizon = view.generated_at + timedelta(days=DEADLINE_DAYS)
+    today = view.generated_at.astimezone(UTC).date()
+    horizon = datetime.combine(today + timedelta(days=DEADLINE_DAYS), datetime.min.time(), tzinfo=UTC)
     return [
         {"d": d, "overdue": d.stop_after <= view.generated_at, "in": _duration(d.stop_after - view.generated_at)}
         for d in sorted(view.deadlines, key=lambda d: (d.stop_after, d.instance_id))
@@ -94,16 +95,18 @@ def _deadlines(view: AuditView) -> list[dict[str, Any]]:
 
 
 def _deadline_chart(view: AuditView) -> Chart:
-    start = view.generated_at
+    """Stops due per calendar day (UTC), today first; deadlines already past are "due now"."""
+    now = view.generated_at.astimezone(UTC)
+    today = now.date()
     days: list[tuple[str, dict[str, int]]] = [("due now", {"stops": 0})]
-    days += [((start + timedelta(days=n)).strftime("%a %d %b"), {"stops": 0}) for n in range(DEADLINE_DAYS)]
+    days += [((today + timedelta(days=n)).strftime("%a %d %b"), {"stops": 0}) for n in range(DEADLINE_DAYS)]
     for d in view.deadlines:
-        if d.stop_after <= start:
+        if d.stop_after <= now:
             days[0][1]["stops"] += 1
-        else:
-            index = int((d.stop_after - start).total_seconds() // 86400) + 1
-            if index <= DEADLINE_DAYS:
-                days[index][1]["stops"] += 1
+            continue
+        offset = (d.stop_after.astimezone(UTC).date() - today).days
+        if offset < DEADLINE_DAYS:
+            days[offset + 1][1]["stops"] += 1
     return bar_chart("stop-deadlines", days, [("stops", "stops due", "s-marked")])
 
 

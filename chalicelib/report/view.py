@@ -78,6 +78,8 @@ class AuditView:
     actions: tuple[Mapping[str, Any], ...] = ()
     since: datetime | None = None
     notes: tuple[str, ...] = ()
+    # False when the source does not record the runs' errors and unjudged instances (Security Hub).
+    errors_known: bool = True
 
 
 def view_from_report(report: Report, source: str, now: datetime) -> AuditView:

@@ -155,3 +155,22 @@ def test_audit_mode_shows_statuses_unknown_and_notify_mode_new(report, clients, 
     notify = audit_sweep(clients, Mode.NOTIFY)
     rows = list(csv.DictReader(io.StringIO(_render(notify, "csv"))))
     assert rows and {r["status"] for r in rows} == {"new"}
+
+
+def test_errors_and_instances_not_evaluated_are_stated_plainly(report):
+    from dataclasses import replace as copy
+
+    from chalicelib.model import ReadError
+
+    failing = copy(
+        report,
+        errors=[ReadError("ssm:DescribeInstancePatchStates", "AccessDenied: not authorized")],
+        facts={**report.facts, "not_evaluated": {"patch-noncompliant": 3}},
+    )
+    page = _render(failing, "html")
+    assert "This run met 1 error: the counts below may be incomplete" in page
+    assert "3 instance checks could not be judged" in page
+    assert "AccessDenied: not authorized" in page and 'data-table="not-evaluated"' in page
+    clean = _render(report, "html")
+    assert "No errors: every AWS call this report depends on succeeded." in clean
+    assert "Not evaluated: 0." in clean and "Errors: 0." in clean

@@ -115,6 +115,7 @@ def test_the_cli_writes_the_report_as_csv_and_html(clients, securityhub, capsys)
     page = capsys.readouterr().out
     assert page.count("data-finding-id=") == 3 and "findings from Security Hub" in page
     assert "not known" in page  # Security Hub does not hold the running fleet: said, not zero
+    assert "does not keep the runs' errors" in page and "No errors" not in page
 
 
 def test_a_bad_since_is_refused_before_any_call(clients, capsys):

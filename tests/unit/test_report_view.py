@@ -68,7 +68,7 @@ def test_bars_scale_to_the_largest_count_and_unknown_counts_draw_nothing():
     lab, prod = chart.rows
     assert [b.value for b in lab.bars][:2] == [4, 2]
     assert lab.bars[0].width == 2 * lab.bars[1].width == 2 * prod.bars[0].width
-    assert prod.bars[1].width == 0
+    assert [b.value for b in prod.bars] == [2]  # zero counts draw no bar in the sprawl charts
     unknown = bar_chart("u", [("a", {"n": None}), ("b", {"n": 3})], [("n", "n", "c")])
     assert [len(r.bars) for r in unknown.rows] == [0, 1]
 
@@ -90,3 +90,29 @@ def test_securityhub_findings_give_owners_deadlines_idle_sprawl_and_time_to_fix(
     assert [d.instance_id for d in view.deadlines] == ["i-1"]
     fixed_rows = html_context(view)["fixed"]
     assert fixed_rows == [{"check": "public-exposure", "count": 1, "median": "2.0 days", "longest": "2.0 days"}]
+
+
+def test_stop_deadlines_are_counted_by_calendar_day_and_past_ones_are_due_now():
+    from chalicelib.report.view import AuditView, Deadline
+
+    late_evening = NOW.replace(hour=23)  # 2026-11-27 23:00 UTC
+    deadlines = (
+        Deadline("i-1", "", "", late_evening - timedelta(hours=1)),  # past: due now
+        Deadline("i-2", "", "", late_evening + timedelta(hours=2)),  # 28 Nov, 01:00: tomorrow
+        Deadline("i-3", "", "", late_evening + timedelta(days=5, hours=2)),  # 3 Dec 01:00: the last day shown
+        Deadline("i-4", "", "", late_evening + timedelta(days=6, hours=2)),  # 4 Dec: beyond
+    )
+    view = AuditView("sweep", "audit", late_evening, (ACCOUNT,), (REGION,), (), deadlines=deadlines)
+    context = html_context(view)
+    counts = {row.label: (row.bars[0].value if row.bars else 0) for row in context["deadline_chart"].rows}
+    assert counts == {
+        "due now": 1,
+        "Fri 27 Nov": 0,
+        "Sat 28 Nov": 1,
+        "Sun 29 Nov": 0,
+        "Mon 30 Nov": 0,
+        "Tue 01 Dec": 0,
+        "Wed 02 Dec": 0,
+        "Thu 03 Dec": 1,
+    }
+    assert [d["d"].instance_id for d in context["deadlines"]] == ["i-1", "i-2", "i-3"]
