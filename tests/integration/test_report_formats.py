@@ -174,3 +174,30 @@ def test_errors_and_instances_not_evaluated_are_stated_plainly(report):
     clean = _render(report, "html")
     assert "No errors: every AWS call this report depends on succeeded." in clean
     assert "Not evaluated: 0." in clean and "Errors: 0." in clean
+
+
+def test_the_cli_sweep_writes_each_audit_format(ec2, capsys):
+    from chalicelib.cli import main
+
+    fleet = seed_exposure_fleet(ec2)
+    args = ["sweep", "--region", "us-east-1", "--now", NOW.isoformat()]
+    assert main([*args, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    exposed = {r["resource_id"] for r in rows if r["check"] == "public-exposure"}
+    assert exposed == fleet.exposed_ids()
+    assert main([*args, "--format", "html"]) == 0
+    assert capsys.readouterr().out.count("<article") == len(rows)
+    assert main([*args, "--format", "ocsf"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(rows)
+
+
+def test_without_jinja2_html_stops_with_a_message_naming_the_extra(ec2, capsys, monkeypatch):
+    import sys
+
+    from chalicelib.cli import main
+
+    seed_exposure_fleet(ec2)
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # what `import jinja2` meets when it is not installed
+    assert main(["sweep", "--region", "us-east-1", "--format", "html"]) == 2
+    captured = capsys.readouterr()
+    assert "ec2-warden[report]" in captured.err and captured.out == ""
