@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit clean package checkov bench
+.PHONY: demo test lint unit clean package checkov bench browser
 
 # `chalice package` needs a region (only to name things) and pip-downloads requirements.txt.
 STAGE ?= prod
@@ -24,8 +24,22 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: lint
+test: lint browser
 	$(PY) -m pytest -q -m "not slow"
+
+# The HTML report's browser test (tests/e2e/test_report_browser.py) needs headless Chromium: install
+# Debian's `chromium` when it is missing and apt-get can (as root, or through sudo without a
+# password). Otherwise the test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	    if [ "$$SUDO" != none ]; then \
+	      echo "installing chromium for the browser test (apt-get)"; \
+	      $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
+	        || echo "chromium could not be installed: the browser test will be skipped"; \
+	    else echo "no root for apt-get: the browser test will be skipped"; fi; \
+	  else echo "no apt-get: install Chromium yourself, or the browser test will be skipped"; fi; }
 
 # The deployable template: build/package/<stage>/sam.json + deployment.zip. The merge template
 # turns on partial batch responses (ReportBatchItemFailures) for sweep_worker's SQS trigger,

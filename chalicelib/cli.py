@@ -1,4 +1,4 @@
-"""`python -m chalicelib`: sweep, replay and demo.
+"""`python -m chalicelib`: sweep, replay, report and demo.
 
 Exit codes: 0 the run finished (with findings or not), 2 bad usage, settings or event, 1 the run
 could not finish (AWS unreachable, instances unreadable). Errors go to stderr in one line."""
@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from .clients import AwsClients
+from .clients import AWS_ERRORS, AwsClients, aws_error_message
 from .model import Mode, Report
 from .pipeline import run
 from .report.by_instance import by_instance
+from .report.render import AUDIT_FORMATS, write_report
 from .report_json import write_report_json
 from .rules.timefmt import parse_iso_strict
 from .scope import EventError, scope_from_event, sweep_scope
@@ -43,6 +44,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             from devtools.demo import run_demo  # only here: nothing deployed imports moto
 
             return run_demo(out=out)
+        if args.command == "report":
+            return _report(args, out, err)
         settings = load_settings(mode=Mode(args.mode) if args.mode else None, region=args.region)
         now = _parse_now(args.now)
         if args.command == "sweep":
@@ -52,10 +55,38 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except (SettingsError, EventError, UsageError) as exc:
         print(f"ec2-warden: {exc}", file=err)
         return 2
-    _print(report, args.format, out, group_by=args.group_by)
+    if args.format in AUDIT_FORMATS:
+        from .report.html import RendererUnavailable
+
+        try:
+            write_report(report, args.format, out, now)
+        except RendererUnavailable as exc:
+            print(f"ec2-warden: {exc}", file=err)
+            return 2
+    else:
+        _print(report, args.format, out, group_by=args.group_by)
     if not report.completed:
         first = next(e for e in report.errors if e.where == "snapshot")
         print(f"ec2-warden: could not finish: {first.message}", file=err)
+        return 1
+    return 0
+
+
+def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """`report --from-securityhub`: chalicelib/report/command.py."""
+    from .report.command import ReportUsageError, securityhub_report
+    from .report.html import RendererUnavailable
+
+    if not args.from_securityhub:
+        raise UsageError("report needs a source: --from-securityhub")
+    region = _region(load_settings(region=args.region), None)
+    clients = AwsClients(region, endpoint_url=args.endpoint_url)
+    try:
+        securityhub_report(clients, region, args.since, args.format, out, _parse_now(args.now))
+    except (ReportUsageError, RendererUnavailable) as exc:
+        raise UsageError(str(exc)) from None
+    except AWS_ERRORS as exc:
+        print(f"ec2-warden: could not read Security Hub: {aws_error_message(exc)}", file=err)
         return 1
     return 0
 
@@ -195,7 +226,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)")
     common.add_argument("--endpoint-url", help="AWS endpoint, e.g. a local moto server")
     common.add_argument("--mode", choices=[m.value for m in Mode], help="default: WARDEN_MODE, else audit")
-    common.add_argument("--format", choices=["table", "json"], default="table")
+    common.add_argument("--format", choices=["table", "json", *AUDIT_FORMATS], default="table")
     common.add_argument("--now", help="the time to judge at (ISO 8601); default: now")
     common.add_argument(
         "--group-by",
@@ -206,5 +237,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("sweep", parents=[common], help="check every instance in one account and region")
     replay = sub.add_parser("replay", parents=[common], help="run a captured event through the Lambda's path")
     replay.add_argument("event", help="a JSON file: an EventBridge event or a CloudTrail record or log file")
+    report = sub.add_parser("report", help="the audit report of ec2-warden's findings in Security Hub")
+    report.add_argument("--from-securityhub", action="store_true", help="read the findings back from Security Hub")
+    report.add_argument("--region", help="the hub's region (a finding aggregator's holds every region)")
+    report.add_argument("--endpoint-url", help="AWS endpoint, e.g. a local moto server")
+    report.add_argument("--since", type=int, default=30, help="days of resolved findings to include (default 30)")
+    report.add_argument("--format", choices=["html", "csv", "ocsf", "json"], default="html")
+    report.add_argument("--now", help="the time to report at (ISO 8601); default: now")
     sub.add_parser("demo", help="run ec2-warden against an embedded AWS with a seeded fleet")
     return parser

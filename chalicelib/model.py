@@ -468,6 +468,9 @@ class Report:
     errors: list[ReadError] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
     sprawl: dict[str, Any] = field(default_factory=dict)  # idle/marked/stopped census (issue 3)
+    # Owners, deadlines, patch compliance, not-evaluated counts for the audit renderers
+    # (chalicelib/report/facts.py); not a JSON report key.
+    facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def completed(self) -> bool:

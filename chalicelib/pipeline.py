@@ -16,6 +16,7 @@ from .clients import AwsClients
 from .log import logger
 from .model import ActionKind, Mode, ReadError, Report
 from .plan import plan_actions
+from .report.facts import audit_facts
 from .scope import Scope, scope_from_event
 from .settings import Settings
 from .snapshot import SnapshotError, take_snapshot
@@ -99,6 +100,7 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
     report.statuses = dict(plan.statuses)
     report.actions = outcomes
     report.sprawl = sprawl_census(snapshot, results, settings)
+    report.facts = audit_facts(snapshot, results)
     for outcome in outcomes:
         if outcome.error:
             report.errors.append(ReadError(f"action:{outcome.kind.value}", outcome.error))

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,6 +31,7 @@ from .slack_sink import SlackSink
 
 REGION = "us-east-1"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+REPORT_DIR = PROJECT_DIR / "build" / "demo"
 SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")
 
 
@@ -87,6 +89,7 @@ def run_demo(out: TextIO) -> int:
         for story in STORIES:
             story(ctx)
         _security_hub_summary(ctx)
+        _write_reports(ctx, REPORT_DIR)
         calls = ", ".join(f"{k} {v}" for k, v in sorted(ctx.api_calls.items()))
         ctx.say(f"\nec2-warden's own AWS calls in this demo: {sum(ctx.api_calls.values())} ({calls})")
         ctx.say(f"done in {time.monotonic() - started:.1f} s")
@@ -214,6 +217,33 @@ def _security_hub_summary(ctx: DemoContext) -> None:
     ctx.say("\n== Security Hub now holds ec2-warden's findings (record state / compliance / workflow) ==")
     for state, count in sorted(states.items()):
         ctx.say(f"   {state:<25} {count}")
+
+
+def _write_reports(ctx: DemoContext, out_dir: Path) -> None:
+    """The audit reports a person keeps: the fleet as a sweep sees it now (audit mode: reads only),
+    and ec2-warden's findings read back from Security Hub, open and resolved in the demo."""
+    from chalicelib.clients import AwsClients
+    from chalicelib.model import Mode
+    from chalicelib.pipeline import run
+    from chalicelib.report.command import securityhub_report
+    from chalicelib.report.render import write_report
+    from chalicelib.scope import sweep_scope
+    from chalicelib.settings import load_settings
+
+    # The zombie story's first sweep time (idle_demo.py): its metrics run up to then.
+    now = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clients = AwsClients(REGION, endpoint_url=ctx.endpoint)
+    report = run(sweep_scope(region=REGION), load_settings(mode=Mode.AUDIT, region=REGION), clients, now)
+    sweep_page = out_dir / "ec2-warden-sweep.html"
+    with sweep_page.open("w", encoding="utf-8") as out:
+        write_report(report, "html", out, now)
+    hub_page = out_dir / "ec2-warden-securityhub.html"
+    with hub_page.open("w", encoding="utf-8") as out:
+        view = securityhub_report(clients, REGION, 30, "html", out, now)
+    ctx.say("\n== Audit reports (self-contained HTML: open them in a browser, print or archive them) ==")
+    ctx.say(f"   sweep of {REGION}, {len(report.findings)} findings: {sweep_page}")
+    ctx.say(f"   from Security Hub, {len(view.findings)} open and {len(view.resolved)} resolved in 30 days: {hub_page}")
 
 
 def _lease_table(stage: str) -> str:

@@ -19,6 +19,7 @@ TEMPLATES = sorted(INFRA_DIR.glob("*.yaml"))
 EXPECTED = {
     "app-wiring.yaml",
     "detection.yaml",
+    "insights.yaml",
     "member-role.yaml",
     "patching.yaml",
     "queues.yaml",

@@ -32,3 +32,9 @@ def test_the_demo_runs_every_story_and_exits_0():
     assert "action patch: 2 done" in out
     assert "resolved in Security Hub" in out
     assert "ARCHIVED/PASSED/RESOLVED" in out  # resolved findings carry Workflow.Status RESOLVED too
+    # the audit reports it writes, and says where
+    for name in ("ec2-warden-sweep.html", "ec2-warden-securityhub.html"):
+        path = PROJECT_DIR / "build" / "demo" / name
+        assert str(path) in out
+        page = path.read_text(encoding="utf-8")
+        assert "data-finding-id=" in page and "<script" not in page

@@ -53,3 +53,15 @@ def test_the_entry_points_bring_the_pipeline_they_run():
     modules = _modules_after("import chalicelib.entry")
     assert {"chalicelib.pipeline", "chalicelib.clients", "botocore.session"} <= modules
     assert "boto3" not in modules  # the product's clients are botocore's
+
+
+# The audit report's renderers are CLI extras: no function loads a template engine or OCSF models,
+# not at import and not with the pipeline it runs (which builds the report's facts).
+RENDERERS = ("jinja2", "py_ocsf_models", "chalicelib.report.html", "chalicelib.report.ocsf", "chalicelib.report.csv")
+
+
+def test_no_function_loads_the_report_renderers():
+    for code in ("import app", "import chalicelib.entry, chalicelib.pipeline, chalicelib.fanout_entry"):
+        modules = _modules_after(code)
+        assert {m for m in modules if m.startswith(RENDERERS)} == set(), code
+    assert "chalicelib.report.facts" in _modules_after("import chalicelib.pipeline")
