@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from .partitions import instance_arn
 
@@ -452,10 +452,13 @@ class Report:
     api_calls: dict[str, int] = field(default_factory=dict)
     sprawl: dict[str, Any] = field(default_factory=dict)  # idle/marked/stopped census (issue 3)
 
+    # Errors that leave nothing judged: the instances unread, or the member account's role refused.
+    BLOCKING_ERRORS: ClassVar[frozenset[str]] = frozenset({"snapshot", "sts:AssumeRole"})
+
     @property
     def completed(self) -> bool:
         """False when the run could not read what it needed to judge anything."""
-        return not any(e.where == "snapshot" for e in self.errors)
+        return not any(e.where in self.BLOCKING_ERRORS for e in self.errors)
 
     def to_dict(self, *, findings: bool = True) -> dict[str, Any]:
         """The report as JSON-able data. `findings=False` leaves the findings list empty, for a writer

@@ -55,7 +55,8 @@ class Settings:
     finding_refresh_hours: int = 24
     aws_max_attempts: int = 5
     sweep_schedule: str = "rate(1 hour)"
-    # Trust boundary for events: empty means "this function's own account / region only".
+    # Trust boundary for events: empty means "this function's own account / region only";
+    # (ORGANIZATION,) every ACTIVE account of the Organization (chalicelib/events/routing.py).
     allowed_accounts: tuple[str, ...] = ()
     sweep_regions: tuple[str, ...] = ()
     # Slack: the webhook URL is a secret. It normally lives in an SSM SecureString parameter;
@@ -116,6 +117,11 @@ class Settings:
         return self.sweep_accounts == (ORGANIZATION,)
 
     @property
+    def serves_organization(self) -> bool:
+        """ALLOWED_ACCOUNTS=organization: events of every ACTIVE account of the Organization."""
+        return self.allowed_accounts == (ORGANIZATION,)
+
+    @property
     def sweep_interval(self) -> timedelta | None:
         """Time between two scheduled sweeps, for a rate(...) schedule; None for cron(...)."""
         return schedule_interval(self.sweep_schedule)
@@ -136,7 +142,7 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "FINDING_REFRESH_HOURS": ("finding_refresh_hours", _int_between(1, 24 * 80)),
         "AWS_MAX_ATTEMPTS": ("aws_max_attempts", _int_between(1, 10)),
         "SWEEP_SCHEDULE": ("sweep_schedule", _parse_schedule),
-        "ALLOWED_ACCOUNTS": ("allowed_accounts", _parse_accounts),
+        "ALLOWED_ACCOUNTS": ("allowed_accounts", _parse_sweep_accounts),
         "SWEEP_REGIONS": ("sweep_regions", _parse_regions),
         "SLACK_WEBHOOK_PARAMETER": ("slack_webhook_parameter", _parse_parameter_name),
         "SLACK_WEBHOOK_URL": ("slack_webhook_url", _parse_secret_url),
