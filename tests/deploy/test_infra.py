@@ -19,6 +19,8 @@ TEMPLATES = sorted(INFRA_DIR.glob("*.yaml"))
 EXPECTED = {
     "app-wiring.yaml",
     "detection.yaml",
+    "event-forwarding.yaml",
+    "event-receiving.yaml",
     "member-role.yaml",
     "patching.yaml",
     "queues.yaml",
