@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit clean package checkov bench
+.PHONY: demo test lint unit clean package checkov bench bench-events
 
 # `chalice package` needs a region (only to name things) and pip-downloads requirements.txt.
 STAGE ?= prod
@@ -72,6 +72,21 @@ $(BENCH_STAMP): bench/requirements-bench.txt
 bench: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m bench.run --sizes $(BENCH_SIZES) --latency-ms $(BENCH_LATENCY_MS) --out build/bench
 	$(PY) bench/cold_start.py --runs 5 --modes audit
+	$(MAKE) bench-events
+
+# Organisation-wide events and sweeps on moto with many accounts (bench/event_burst.py). A small
+# default: seeding moto takes seconds per account x region. The issue's sizes:
+#   make bench-events BURST_ACCOUNTS=100 BURST_EVENTS=1000 SWEEP_ACCOUNTS_N=100
+BURST_ACCOUNTS ?= 10
+BURST_REGIONS ?= 3
+BURST_EVENTS ?= 100
+SWEEP_ACCOUNTS_N ?= 3
+SWEEP_REGIONS_N ?= 17
+
+bench-events: $(STAMP)
+	mkdir -p build/bench
+	$(PY) -m bench.event_burst --accounts $(BURST_ACCOUNTS) --regions $(BURST_REGIONS) --events $(BURST_EVENTS) \
+		--sweep-accounts $(SWEEP_ACCOUNTS_N) --sweep-regions $(SWEEP_REGIONS_N) --out build/bench/event_burst.json
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) build .pytest_cache .ruff_cache
