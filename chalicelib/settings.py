@@ -111,6 +111,8 @@ class Settings:
     findings_destination: FindingsDestination = FindingsDestination.MEMBER
     # --- hardening (issue 9): per-instance leases against concurrent duplicate stops and patch runs
     lease_table: str | None = None
+    # Queued events: a batch's account x region naming more instances than this is read like a sweep.
+    event_batch_sweep_above: int = 1000
 
     @property
     def sweeps_organization(self) -> bool:
@@ -184,6 +186,7 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "AMI_MAX_AGE_DAYS": ("ami_max_age_days", _int_between(1, 3650)),
         # --- hardening (issue 9)
         "LEASE_TABLE": ("lease_table", _parse_table_name),
+        "EVENT_BATCH_SWEEP_ABOVE": ("event_batch_sweep_above", _int_between(1, 1_000_000)),
     }
 
 
