@@ -30,10 +30,16 @@ test: lint
 # The deployable template: build/package/<stage>/sam.json + deployment.zip. The merge template
 # turns on partial batch responses (ReportBatchItemFailures) for sweep_worker's SQS trigger,
 # which Chalice's on_sqs_message cannot ask for.
+# A stage with EVENT_DELIVERY=queued also has on_event_batch, whose SQS trigger gets the same
+# partial batch responses (.chalice/package-merge-queued.json).
+MERGE_TEMPLATE = $(shell $(PYTHON) -c 'import json; c = json.load(open(".chalice/config.json")); \
+	e = {**c.get("environment_variables", {}), **c["stages"].get("$(STAGE)", {}).get("environment_variables", {})}; \
+	print(".chalice/package-merge-queued.json" if e.get("EVENT_DELIVERY") == "queued" else ".chalice/package-merge.json")')
+
 package: $(STAMP)
 	rm -rf build/package/$(STAGE)
 	AWS_DEFAULT_REGION=$(AWS_DEFAULT_REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
-		--merge-template .chalice/package-merge.json build/package/$(STAGE)
+		--merge-template $(MERGE_TEMPLATE) build/package/$(STAGE)
 
 $(CHECKOV_STAMP): requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)

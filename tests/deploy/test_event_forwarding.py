@@ -126,3 +126,22 @@ def test_a_forwarded_member_event_matches_the_handlers_rule_on_the_home_default_
 
 def _json(pattern: dict[str, Any]) -> str:
     return json.dumps(pattern)
+
+
+QUEUE_RULE_OF_HANDLER = {
+    "on_ec2_api_call": "Ec2ApiCallsToQueue",
+    "on_instance_state_change": "InstanceStateChangesToQueue",
+    "on_patch_command": "PatchCommandsToQueue",
+}
+
+
+def test_the_queued_delivery_rules_match_exactly_what_the_direct_handlers_match() -> None:
+    # EVENT_DELIVERY=queued: infra/queues.yaml's rules replace Chalice's, with the same patterns
+    resources = load("queues.yaml")["Resources"]
+    rules = {k: v for k, v in resources.items() if v["Type"] == "AWS::Events::Rule"}
+    assert set(rules) == set(QUEUE_RULE_OF_HANDLER.values())
+    for handler, pattern in handler_patterns().items():
+        rule = rules[QUEUE_RULE_OF_HANDLER[handler]]
+        assert rule["Properties"]["EventPattern"] == pattern, handler
+        assert rule["Properties"]["Targets"] == [{"Id": "events-queue", "Arn": {"Fn::GetAtt": ["EventsQueue", "Arn"]}}]
+        assert rule["Condition"] == "Queued"
