@@ -88,11 +88,18 @@ BURST_REGIONS ?= 3
 BURST_EVENTS ?= 100
 SWEEP_ACCOUNTS_N ?= 3
 SWEEP_REGIONS_N ?= 17
+# An event storm one by one vs queued (bench/event_storm.py); the issue's size:
+#   STORM_ACCOUNTS=10 STORM_INSTANCES=200 STORM_EVENTS=1000
+STORM_ACCOUNTS ?= 2
+STORM_INSTANCES ?= 200
+STORM_EVENTS ?= 200
 
 bench-events: $(STAMP)
 	mkdir -p build/bench
 	$(PY) -m bench.event_burst --accounts $(BURST_ACCOUNTS) --regions $(BURST_REGIONS) --events $(BURST_EVENTS) \
 		--sweep-accounts $(SWEEP_ACCOUNTS_N) --sweep-regions $(SWEEP_REGIONS_N) --out build/bench/event_burst.json
+	$(PY) -m bench.event_storm --accounts $(STORM_ACCOUNTS) --instances $(STORM_INSTANCES) --events $(STORM_EVENTS) \
+		--batch 100 --out build/bench/event_storm.json
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) build .pytest_cache .ruff_cache
