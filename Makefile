@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit clean package checkov bench browser
+.PHONY: demo test lint unit clean package checkov bench browser bench-events
 
 # `chalice package` needs a region (only to name things) and pip-downloads requirements.txt.
 STAGE ?= prod
@@ -44,10 +44,16 @@ browser:
 # The deployable template: build/package/<stage>/sam.json + deployment.zip. The merge template
 # turns on partial batch responses (ReportBatchItemFailures) for sweep_worker's SQS trigger,
 # which Chalice's on_sqs_message cannot ask for.
+# A stage with EVENT_DELIVERY=queued also has on_event_batch, whose SQS trigger gets the same
+# partial batch responses (.chalice/package-merge-queued.json).
+MERGE_TEMPLATE = $(shell $(PYTHON) -c 'import json; c = json.load(open(".chalice/config.json")); \
+	e = {**c.get("environment_variables", {}), **c["stages"].get("$(STAGE)", {}).get("environment_variables", {})}; \
+	print(".chalice/package-merge-queued.json" if e.get("EVENT_DELIVERY") == "queued" else ".chalice/package-merge.json")')
+
 package: $(STAMP)
 	rm -rf build/package/$(STAGE)
 	AWS_DEFAULT_REGION=$(AWS_DEFAULT_REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
-		--merge-template .chalice/package-merge.json build/package/$(STAGE)
+		--merge-template $(MERGE_TEMPLATE) build/package/$(STAGE)
 
 $(CHECKOV_STAMP): requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -86,6 +92,28 @@ $(BENCH_STAMP): bench/requirements-bench.txt
 bench: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m bench.run --sizes $(BENCH_SIZES) --latency-ms $(BENCH_LATENCY_MS) --out build/bench
 	$(PY) bench/cold_start.py --runs 5 --modes audit
+	$(MAKE) bench-events
+
+# Organisation-wide events and sweeps on moto with many accounts (bench/event_burst.py). A small
+# default: seeding moto takes seconds per account x region. The issue's sizes:
+#   make bench-events BURST_ACCOUNTS=100 BURST_EVENTS=1000 SWEEP_ACCOUNTS_N=100
+BURST_ACCOUNTS ?= 10
+BURST_REGIONS ?= 3
+BURST_EVENTS ?= 100
+SWEEP_ACCOUNTS_N ?= 3
+SWEEP_REGIONS_N ?= 17
+# An event storm one by one vs queued (bench/event_storm.py); the issue's size:
+#   STORM_ACCOUNTS=10 STORM_INSTANCES=200 STORM_EVENTS=1000
+STORM_ACCOUNTS ?= 2
+STORM_INSTANCES ?= 200
+STORM_EVENTS ?= 200
+
+bench-events: $(STAMP)
+	mkdir -p build/bench
+	$(PY) -m bench.event_burst --accounts $(BURST_ACCOUNTS) --regions $(BURST_REGIONS) --events $(BURST_EVENTS) \
+		--sweep-accounts $(SWEEP_ACCOUNTS_N) --sweep-regions $(SWEEP_REGIONS_N) --out build/bench/event_burst.json
+	$(PY) -m bench.event_storm --accounts $(STORM_ACCOUNTS) --instances $(STORM_INSTANCES) --events $(STORM_EVENTS) \
+		--batch 100 --out build/bench/event_storm.json
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) build .pytest_cache .ruff_cache

@@ -46,9 +46,26 @@ if tracing_enabled(os.environ):
 SWEEP_SCHEDULE = os.environ.get("SWEEP_SCHEDULE", "rate(1 hour)")
 # Likewise the fan-out queue (infra/queues.yaml creates ec2-warden-<stage>-fanout before the app).
 FANOUT_QUEUE_NAME = os.environ.get("FANOUT_QUEUE_NAME", "ec2-warden-fanout")
+# How events arrive, per stage (docs/DEPLOY.md): "direct" (default), one invocation per event from
+# the three EventBridge rules below; "queued", EventBridge rules of infra/queues.yaml send them to
+# ec2-warden-<stage>-events and on_event_batch takes them in batches, coalesced per account and region.
+EVENT_DELIVERY = os.environ.get("EVENT_DELIVERY", "direct")
+EVENTS_QUEUE_NAME = os.environ.get("EVENTS_QUEUE_NAME", "ec2-warden-events")
+EVENT_BATCH_SIZE = int(os.environ.get("EVENT_BATCH_SIZE", "100"))
+EVENT_BATCH_WINDOW_SECONDS = int(os.environ.get("EVENT_BATCH_WINDOW_SECONDS", "10"))
+if EVENT_DELIVERY not in ("direct", "queued"):
+    raise ValueError(f"EVENT_DELIVERY={EVENT_DELIVERY!r}: use direct or queued")
 
 
-@app.on_cw_event(
+def _direct(pattern: dict, name: str):
+    """Chalice's EventBridge rule for a handler, unless the stage takes its events through the queue
+    (the function stays importable under its name either way)."""
+    if EVENT_DELIVERY == "queued":
+        return lambda handler: handler
+    return app.on_cw_event(pattern, name=name)
+
+
+@_direct(
     {
         "source": ["aws.ec2"],
         "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
@@ -62,7 +79,7 @@ def on_ec2_api_call(event):
     return handle_event(event.to_dict(), event.context)
 
 
-@app.on_cw_event(
+@_direct(
     {
         "source": ["aws.ec2"],
         "detail-type": [STATE_CHANGE_DETAIL_TYPE],
@@ -77,7 +94,7 @@ def on_instance_state_change(event):
 
 
 # Patch loop: a finished AWS-RunPatchBaseline command (whoever sent it) re-checks its instances.
-@app.on_cw_event(
+@_direct(
     {
         "source": ["aws.ssm"],
         "detail-type": [SSM_COMMAND_DETAIL_TYPE, SSM_INVOCATION_DETAIL_TYPE],
@@ -108,3 +125,20 @@ def sweep_worker(event):
     from chalicelib.fanout_entry import handle_sweep_messages
 
     return handle_sweep_messages([record.to_dict() for record in event], event.context)
+
+
+# Queued delivery: up to EVENT_BATCH_SIZE events per invocation, waiting at most
+# EVENT_BATCH_WINDOW_SECONDS to fill a batch. Partial batch responses as for sweep_worker.
+if EVENT_DELIVERY == "queued":
+
+    @app.on_sqs_message(
+        queue=EVENTS_QUEUE_NAME,
+        batch_size=EVENT_BATCH_SIZE,
+        maximum_batching_window_in_seconds=EVENT_BATCH_WINDOW_SECONDS,
+        maximum_concurrency=5,
+        name="on_event_batch",
+    )
+    def on_event_batch(event):
+        from chalicelib.events.batch_entry import handle_event_batch
+
+        return handle_event_batch([record.to_dict() for record in event], event.context)

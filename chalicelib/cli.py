@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .clients import AWS_ERRORS, AwsClients, aws_error_message
+from .events.dispatch import run_routed
 from .model import Mode, Report
+from .partitions import partition_of
 from .pipeline import run
 from .report.by_instance import by_instance
 from .report.render import AUDIT_FORMATS, write_report
@@ -22,7 +24,6 @@ from .report_json import write_report_json
 from .rules.timefmt import parse_iso_strict
 from .scope import EventError, scope_from_event, sweep_scope
 from .settings import Settings, SettingsError, load_settings
-from .trust import within_boundary
 
 MAX_EVENT_BYTES = 1024 * 1024  # a real EventBridge event is at most 256 KB
 
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     else:
         _print(report, args.format, out, group_by=args.group_by)
     if not report.completed:
-        first = next(e for e in report.errors if e.where == "snapshot")
+        first = next(e for e in report.errors if e.where in Report.BLOCKING_ERRORS)
         print(f"ec2-warden: could not finish: {first.message}", file=err)
         return 1
     return 0
@@ -112,11 +113,29 @@ def _replay(path: Path, settings: Settings, endpoint_url: str | None, now: datet
         raise EventError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise EventError(f"{path} nests deeper than any event does") from None
-    # A replay runs where the event happened; only an explicit ALLOWED_ACCOUNTS/SWEEP_REGIONS narrows it.
-    scope = within_boundary(scope_from_event(event), settings, None, None)
+    # A replay runs where the event happened; only an explicit ALLOWED_ACCOUNTS/SWEEP_REGIONS narrows
+    # it. With ALLOWED_ACCOUNTS set, a member account's event is judged as Lambda judges it: in that
+    # account, with the member role assumed with the caller's own credentials.
+    scope = scope_from_event(event)
     region = _region(settings, scope.region)
-    clients = AwsClients(region, endpoint_url=endpoint_url, max_attempts=settings.aws_max_attempts)
-    return run(scope, settings, clients, now)
+    own: dict[str, AwsClients] = {}
+
+    def clients_in(name: str) -> AwsClients:
+        if name not in own:
+            own[name] = AwsClients(name, endpoint_url=endpoint_url, max_attempts=settings.aws_max_attempts)
+        return own[name]
+
+    home_region = settings.region or region
+    return run_routed(
+        scope,
+        settings,
+        home=clients_in(home_region),
+        clients_in=clients_in,
+        home_account=None,
+        own_region=None,
+        partition=partition_of(home_region),
+        now=now,
+    )
 
 
 def _region(settings: Settings, from_event: str | None) -> str:

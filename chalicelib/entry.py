@@ -10,14 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .clients import AwsClients
+from .events.dispatch import run_routed
 from .log import logger
 from .metrics import emit_run_metrics
 from .model import ReadError, Report
+from .partitions import partition_of
 from .pipeline import run
 from .rules.ids import is_account_id
 from .scope import EventError, Scope, scope_from_event, sweep_scope
 from .settings import Settings, load_settings
-from .trust import within_boundary
 
 # Clients cost ~0.3 s each to build; a warm Lambda keeps them. The call count is per run (a delta).
 _CLIENTS: dict[tuple[str, str | None], AwsClients] = {}
@@ -42,8 +43,22 @@ def handle_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any
         emit_run_metrics(report, settings.metrics_namespace)
         return report.to_dict()
     own_region = settings.region or _region_of(context)
-    scope = within_boundary(scope, settings, _account_of(context), own_region)
-    return _run(scope, settings, context)
+    # Member accounts' events (ALLOWED_ACCOUNTS) are judged in their account with the member role.
+    home_region = own_region or scope.region
+    if home_region is None:
+        raise EventError("the event names no region and AWS_REGION is not set")
+    report = run_routed(
+        scope,
+        settings,
+        home=clients_for(home_region, settings),
+        clients_in=lambda region: clients_for(region, settings),
+        home_account=_account_of(context),
+        own_region=own_region,
+        partition=partition_of(home_region),
+        now=datetime.now(UTC),
+        budget=time_budget(context),
+    )
+    return _finish(report, settings)
 
 
 def handle_sweep(event: Mapping[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
@@ -62,7 +77,10 @@ def _run(scope: Scope, settings: Settings, context: Any) -> dict[str, Any]:
         raise EventError("the event names no region and AWS_REGION is not set")
     clients = clients_for(region, settings)
     clients.set_deadline(time_budget(context))
-    report = run(scope, settings, clients, datetime.now(UTC))
+    return _finish(run(scope, settings, clients, datetime.now(UTC)), settings)
+
+
+def _finish(report: Report, settings: Settings) -> dict[str, Any]:
     logger.info(
         "run finished",
         extra={

@@ -79,10 +79,12 @@ def _send_batch(
     return retry
 
 
-def assume_role(client: Any, role_arn: str, session_name: str) -> TemporaryCredentials:
+def assume_role(
+    client: Any, role_arn: str, session_name: str, duration_seconds: int = SESSION_SECONDS
+) -> TemporaryCredentials:
     """Temporary credentials of `role_arn`. Raises ClientError (AccessDenied when the role is
     missing or does not trust the caller). The credentials are returned, never logged."""
-    response = client.assume_role(RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=SESSION_SECONDS)
+    response = client.assume_role(RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=duration_seconds)
     creds = response["Credentials"]
     return TemporaryCredentials(
         access_key_id=creds["AccessKeyId"],

@@ -6,7 +6,8 @@ applies one set of dimensions to a whole EMF object, so each breakdown is its ow
 
   service                      InstancesScanned, Findings, Resolved, Errors, AwsCalls
   service, check, severity     Findings
-  service, kind                Actions (done), ActionErrors
+  service, kind                Actions (done), ActionErrors (kind assume-role: a member account's
+                               role missing or refusing, for an event of that account)
   service, where               Errors
 
 Only the Lambda entry points emit (chalicelib/entry.py): the CLI's stdout is its report."""
@@ -24,6 +25,8 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from .model import Report
 
 SERVICE = "ec2-warden"
+# Errors that are also counted as ActionErrors{kind=assume-role}.
+ACTION_ERRORS_OF = frozenset({"sts:AssumeRole"})
 
 
 def run_metrics(report: Report, namespace: str) -> list[dict[str, Any]]:
@@ -49,6 +52,10 @@ def run_metrics(report: Report, namespace: str) -> list[dict[str, Any]]:
         done = sum(1 for o in report.actions if o.kind.value == kind and o.done)
         failed = sum(1 for o in report.actions if o.kind.value == kind and o.error)
         blobs.append(_blob(namespace, {"kind": kind}, {"Actions": done, "ActionErrors": failed}))
+    # A member role that is missing or refuses is an action that failed (acting in that account).
+    refused = sum(1 for e in report.errors if e.where in ACTION_ERRORS_OF)
+    if refused:
+        blobs.append(_blob(namespace, {"kind": "assume-role"}, {"Actions": 0, "ActionErrors": refused}))
     # "where" is a bounded set: "snapshot", "service:Operation", a check name or "action:<kind>".
     by_where = Counter(e.where for e in report.errors)
     for where, count in sorted(by_where.items()):

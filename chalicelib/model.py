@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .partitions import instance_arn
 
@@ -472,10 +472,13 @@ class Report:
     # (chalicelib/report/facts.py); not a JSON report key.
     facts: dict[str, Any] = field(default_factory=dict)
 
+    # Errors that leave nothing judged: the instances unread, or the member account's role refused.
+    BLOCKING_ERRORS: ClassVar[frozenset[str]] = frozenset({"snapshot", "sts:AssumeRole"})
+
     @property
     def completed(self) -> bool:
         """False when the run could not read what it needed to judge anything."""
-        return not any(e.where == "snapshot" for e in self.errors)
+        return not any(e.where in self.BLOCKING_ERRORS for e in self.errors)
 
     def to_dict(self, *, findings: bool = True) -> dict[str, Any]:
         """The report as JSON-able data. `findings=False` leaves the findings list empty, for a writer

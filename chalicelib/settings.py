@@ -56,7 +56,8 @@ class Settings:
     finding_refresh_hours: int = 24
     aws_max_attempts: int = 5
     sweep_schedule: str = "rate(1 hour)"
-    # Trust boundary for events: empty means "this function's own account / region only".
+    # Trust boundary for events: empty means "this function's own account / region only";
+    # (ORGANIZATION,) every ACTIVE account of the Organization (chalicelib/events/routing.py).
     allowed_accounts: tuple[str, ...] = ()
     sweep_regions: tuple[str, ...] = ()
     # Slack: the webhook URL is a secret. It normally lives in an SSM SecureString parameter;
@@ -115,10 +116,17 @@ class Settings:
     # step (planning_actor.py), and tag the instances a RunInstances launched with their launcher.
     escalate_unusual_actor: bool = True
     tag_launched_by: bool = False
+    # Queued events: a batch's account x region naming more instances than this is read like a sweep.
+    event_batch_sweep_above: int = 1000
 
     @property
     def sweeps_organization(self) -> bool:
         return self.sweep_accounts == (ORGANIZATION,)
+
+    @property
+    def serves_organization(self) -> bool:
+        """ALLOWED_ACCOUNTS=organization: events of every ACTIVE account of the Organization."""
+        return self.allowed_accounts == (ORGANIZATION,)
 
     @property
     def sweep_interval(self) -> timedelta | None:
@@ -141,7 +149,7 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "FINDING_REFRESH_HOURS": ("finding_refresh_hours", _int_between(1, 24 * 80)),
         "AWS_MAX_ATTEMPTS": ("aws_max_attempts", _int_between(1, 10)),
         "SWEEP_SCHEDULE": ("sweep_schedule", _parse_schedule),
-        "ALLOWED_ACCOUNTS": ("allowed_accounts", _parse_accounts),
+        "ALLOWED_ACCOUNTS": ("allowed_accounts", _parse_sweep_accounts),
         "SWEEP_REGIONS": ("sweep_regions", _parse_regions),
         "SLACK_WEBHOOK_PARAMETER": ("slack_webhook_parameter", _parse_parameter_name),
         "SLACK_WEBHOOK_URL": ("slack_webhook_url", _parse_secret_url),
@@ -186,6 +194,7 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         # --- who did it
         "ESCALATE_UNUSUAL_ACTOR": ("escalate_unusual_actor", _parse_switch),
         "TAG_LAUNCHED_BY": ("tag_launched_by", _parse_switch),
+        "EVENT_BATCH_SWEEP_ABOVE": ("event_batch_sweep_above", _int_between(1, 1_000_000)),
     }
 
 

@@ -22,6 +22,7 @@ import boto3
 from . import events
 from .demo_drift import drift_story
 from .demo_fanout import fanout_story
+from .demo_member_events import member_events_story
 from .demo_patch import patch_story
 from .embedded_aws import fake_credentials, moto_server, patched_environ
 from .fleet import SeededFleet, base_network, launch, make_group, tcp
@@ -169,7 +170,14 @@ def exposure_story(ctx: DemoContext) -> None:
     ctx.say(f"   build-runner {runner}: {len(report['findings'])} open finding(s) left")
 
 
-STORIES: list[Callable[[DemoContext], None]] = [exposure_story, patch_story, idle_story, drift_story, fanout_story]
+STORIES: list[Callable[[DemoContext], None]] = [
+    exposure_story,
+    patch_story,
+    idle_story,
+    drift_story,
+    fanout_story,
+    member_events_story,
+]
 
 
 # --- plumbing -----------------------------------------------------------------------------------

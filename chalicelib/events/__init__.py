@@ -1,1 +1,1 @@
-"""Event parsing: what an EventBridge or CloudTrail event says (scope.py reads the instances)."""
+"""Events: what an EventBridge or CloudTrail event says, which account and region it is judged in, and with whose credentials."""

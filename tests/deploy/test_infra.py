@@ -20,6 +20,8 @@ EXPECTED = {
     "app-wiring.yaml",
     "detection.yaml",
     "insights.yaml",
+    "event-forwarding.yaml",
+    "event-receiving.yaml",
     "member-role.yaml",
     "patching.yaml",
     "queues.yaml",
@@ -80,12 +82,23 @@ def test_every_bucket_is_encrypted_private_and_owner_enforced() -> None:
 def test_every_queue_is_encrypted_and_refuses_plain_http() -> None:
     template = load(INFRA_DIR / "queues.yaml")
     queues = resources(template, "AWS::SQS::Queue")
-    assert set(queues) == {"EventsDeadLetterQueue", "FanoutQueue", "FanoutRedriveQueue"}
+    assert set(queues) == {
+        "EventsDeadLetterQueue",
+        "FanoutQueue",
+        "FanoutRedriveQueue",
+        "EventsQueue",
+        "EventsRedriveQueue",
+    }
     assert all(q["Properties"].get("SqsManagedSseEnabled") is True for q in queues.values())
-    (policy,) = resources(template, "AWS::SQS::QueuePolicy").values()
-    assert sorted(r["Ref"] for r in policy["Properties"]["Queues"]) == sorted(queues)
-    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    policies = resources(template, "AWS::SQS::QueuePolicy").values()
+    assert sorted(r["Ref"] for p in policies for r in p["Properties"]["Queues"]) == sorted(queues)
+    for policy in policies:
+        deny = policy["Properties"]["PolicyDocument"]["Statement"][0]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        # any other statement lets EventBridge send, from this stack's rules only
+        for allow in policy["Properties"]["PolicyDocument"]["Statement"][1:]:
+            assert allow["Principal"] == {"Service": "events.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
+            assert set(allow["Condition"]) == {"ArnEquals"}
 
 
 def test_fanout_queue_redrives_to_its_redrive_queue() -> None:

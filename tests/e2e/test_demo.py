@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -38,3 +39,11 @@ def test_the_demo_runs_every_story_and_exits_0():
         assert str(path) in out
         page = path.read_text(encoding="utf-8")
         assert "data-finding-id=" in page and "<script" not in page
+    # a member account's forwarded event: judged in that account, its finding in that account's hub
+    assert "judged in account 333333333333 with role ec2-warden-member (1 AssumeRole)" in out
+    assert re.search(
+        r"Security Hub of account 333333333333 now holds [1-9]\d* finding\(s\) for the notebook, "
+        r"under AwsAccountId \['333333333333'\]",
+        out,
+    )
+    assert "ignored: account 999999999999 is not one this deployment serves (ALLOWED_ACCOUNTS) (0 AWS calls)" in out

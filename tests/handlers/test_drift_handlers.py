@@ -12,6 +12,8 @@ from chalicelib.settings import SettingsError
 from tests.conftest import LOCAL_EVENTS as OURS
 from tests.conftest import SHARED_EVENTS as SHARED
 
+HOME = "123456789012"  # moto's account: the function's own credentials
+
 
 @pytest.fixture
 def invoke(lambda_client, ssm_manages_every_instance):
@@ -44,9 +46,11 @@ def test_a_lab_vm_launched_into_the_production_vpc_is_flagged_on_run_instances(i
     lab = _launch(ec2, subnet, group, "lab")
     prod = _launch(ec2, subnet, group, "production")
     monkeypatch.setenv("PRODUCTION_VPCS", prod_vpc)
-    monkeypatch.setenv("ALLOWED_ACCOUNTS", "619193117841")  # the published sample's account and region
+    # The published sample's region; its account made the function's own (moto's): an event of
+    # another account listed in ALLOWED_ACCOUNTS is judged in that account (tests/integration/test_member_events.py).
+    monkeypatch.setenv("ALLOWED_ACCOUNTS", HOME)
     monkeypatch.setenv("SWEEP_REGIONS", "us-west-1")
-    text = (SHARED / "cloudtrail-run-instances-wrapped.json").read_text()
+    text = (SHARED / "cloudtrail-run-instances-wrapped.json").read_text().replace("619193117841", HOME)
     event = json.loads(text.replace("i-784cdacd", lab).replace("i-7b4cdace", prod))
     # WHEN the CloudTrail event reaches the handler
     report = invoke(event)
@@ -66,9 +70,11 @@ def test_imdsv1_turned_back_on_for_a_production_box_is_flagged(invoke, monkeypat
     ec2, prod_vpc, subnet, group = _network("eu-west-1")
     box = _launch(ec2, subnet, group, "production", tokens="optional")
     monkeypatch.setenv("PRODUCTION_VPCS", prod_vpc)
-    monkeypatch.setenv("ALLOWED_ACCOUNTS", "111122223333")  # the fixtures' account and region
+    monkeypatch.setenv("ALLOWED_ACCOUNTS", HOME)  # the fixture's region, its account made the function's own
     monkeypatch.setenv("SWEEP_REGIONS", "eu-west-1")
-    text = (OURS / "cloudtrail-modify-instance-metadata-options-optional.json").read_text()
+    text = (
+        (OURS / "cloudtrail-modify-instance-metadata-options-optional.json").read_text().replace("111122223333", HOME)
+    )
     # WHEN the ModifyInstanceMetadataOptions event arrives
     report = invoke(json.loads(text.replace("i-0a1b2c3d4e5f60718", box)))
     # THEN both checks speak: hygiene (IMDSv1 allowed) and drift (production below its baseline)
