@@ -1,1 +1,1 @@
-"""Events: what an EventBridge or CloudTrail event says, which account and region it is judged in, and with whose credentials."""
+"""Events: what an EventBridge or CloudTrail event says, where it is judged, with whose credentials."""
