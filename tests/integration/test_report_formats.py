@@ -26,8 +26,10 @@ CHARTS = ("findings-by-severity", "sprawl-by-environment", "sprawl-by-owner", "s
 
 @pytest.fixture(scope="module")
 def report():
+    # The report is plain data: the fleet's mock_aws ends here, so the tests that seed their own see
+    # only theirs.
     with swept_fleet() as (swept, _):
-        yield swept
+        return swept
 
 
 def _render(report, fmt: str) -> str:
