@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from chalicelib.report.charts import Chart, bar_chart, sprawl_chart
 from chalicelib.report.view import SEVERITIES, AuditView, FindingRow, parse_time, severity_matrix
@@ -30,6 +30,16 @@ class RendererUnavailable(Exception):
 
 
 def render_html(view: AuditView) -> str:
+    return "".join(_template().generate(**html_context(view)))
+
+
+def write_html(view: AuditView, out: TextIO) -> None:
+    """Written as Jinja2 produces it: a 10,000-finding page is never one string."""
+    for chunk in _template().generate(**html_context(view)):
+        out.write(chunk)
+
+
+def _template() -> Any:
     try:
         import jinja2
     except ImportError:
@@ -43,7 +53,7 @@ def render_html(view: AuditView) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template("report.html.j2").render(**html_context(view))
+    return env.get_template("report.html.j2")
 
 
 def html_context(view: AuditView) -> dict[str, Any]:

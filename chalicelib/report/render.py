@@ -24,9 +24,9 @@ def write_report(report: Report, fmt: str, out: TextIO, now: datetime) -> None:
 
 def _renderer(fmt: str) -> Callable[[AuditView, TextIO], None]:
     if fmt == "html":
-        from chalicelib.report.html import render_html
+        from chalicelib.report.html import write_html
 
-        return lambda view, out: out.write(render_html(view))
+        return write_html
     if fmt == "csv":
         from chalicelib.report.csv_export import write_csv
 

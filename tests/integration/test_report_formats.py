@@ -26,8 +26,10 @@ CHARTS = ("findings-by-severity", "sprawl-by-environment", "sprawl-by-owner", "s
 
 @pytest.fixture(scope="module")
 def report():
+    # The report is plain data: the fleet's mock_aws ends here, so the tests that seed their own see
+    # only theirs.
     with swept_fleet() as (swept, _):
-        yield swept
+        return swept
 
 
 def _render(report, fmt: str) -> str:
@@ -201,3 +203,20 @@ def test_without_jinja2_html_stops_with_a_message_naming_the_extra(ec2, capsys, 
     assert main(["sweep", "--region", "us-east-1", "--format", "html"]) == 2
     captured = capsys.readouterr()
     assert "ec2-warden[report]" in captured.err and captured.out == ""
+
+
+def test_the_cli_replay_writes_the_event_runs_report_as_html(ec2, capsys, tmp_path):
+    from chalicelib.cli import main
+    from devtools import events
+    from devtools.fleet import tcp
+
+    fleet = seed_exposure_fleet(ec2)
+    (closed,) = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["closed"]}])["SecurityGroups"]
+    ec2.authorize_security_group_ingress(GroupId=closed["GroupId"], IpPermissions=[tcp(22, v4="0.0.0.0/0")])
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(events.authorize_ingress(closed["GroupId"], 22)))
+    assert main(["replay", str(event), "--format", "html", "--now", NOW.isoformat()]) == 0
+    page = capsys.readouterr().out
+    assert "<dt>Source</dt><dd>replay (AuthorizeSecurityGroupIngress)</dd>" in page
+    exposed = set(re.findall(r'data-finding-id="[^"]+/public-exposure/([^"]+)"', page))
+    assert fleet.instances["public-but-closed"] in exposed
