@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import Finding, Instance, PriorFinding, Resolution, Severity
 from .partitions import instance_arn, partition_of
 from .rules.timefmt import format_iso_millis
+
+if TYPE_CHECKING:
+    from chalicelib.events.actor import Actor
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR_PREFIX = "ec2-warden/"
@@ -263,10 +266,10 @@ ACTOR_FIELDS = (
 
 
 def with_actor(
-    payload: dict[str, Any], actor: Any, escalated_because: str, prior: PriorFinding | None
+    payload: dict[str, Any], actor: Actor | None, escalated_because: str, prior: PriorFinding | None
 ) -> dict[str, Any]:
     """`payload` with the actor's Action and ProductFields (or the prior finding's, when it has no
-    actor of its own), within ASFF's limits. `actor` is a chalicelib.events.actor.Actor or None."""
+    actor of its own), within ASFF's limits."""
     fields = dict(payload.get("ProductFields") or {})
     if actor is not None:
         action = api_call_action(actor)
@@ -284,7 +287,7 @@ def with_actor(
     return payload
 
 
-def api_call_action(actor: Any) -> dict[str, Any] | None:
+def api_call_action(actor: Actor) -> dict[str, Any] | None:
     """ASFF Action (ActionType AWS_API_CALL) for the call that raised the finding."""
     call: dict[str, Any] = {}
     if actor.api.strip():
@@ -305,7 +308,7 @@ def api_call_action(actor: Any) -> dict[str, Any] | None:
     return {"ActionType": "AWS_API_CALL", "AwsApiCallAction": call}
 
 
-def actor_product_fields(actor: Any) -> dict[str, str]:
+def actor_product_fields(actor: Actor) -> dict[str, str]:
     mfa = "" if actor.mfa is None else ("true" if actor.mfa else "false")
     time = _utc_iso(actor.event_time) if actor.event_time is not None else ""
     pairs = {

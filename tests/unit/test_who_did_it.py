@@ -213,3 +213,19 @@ def test_slack_names_who_did_it_escaped_and_verbatim_with_call_outs():
     assert "root user" in root_text
     rollup = json.dumps(rollup_message([FindingNotice(root_finding, FindingStatus.NEW)], 9))
     assert "arn:aws:iam::111122223333:root" in rollup
+
+
+def test_the_table_prints_who_did_it_under_the_finding():
+    from chalicelib.cli import render_table
+    from chalicelib.model import Report
+
+    [finding] = plan_for(exposed_snapshot(3306, ROOT)).findings
+    report = Report(Mode.AUDIT, "AuthorizeSecurityGroupIngress", "111122223333", "eu-west-1", findings=[finding])
+    lines = render_table(report.to_dict()).splitlines()
+    at = next(i for i, line in enumerate(lines) if "i-00000001" in line and "public-exposure" in line)
+    assert lines[at + 1].strip() == (
+        "by arn:aws:iam::111122223333:root (Root, AWS CLI) from 198.51.100.23 at 2026-11-27T11:58:07Z"
+    )
+    assert lines[at + 2].strip() == f"raised a step: {ROOT_REASON}"
+    swept = Report(Mode.AUDIT, "sweep", "111122223333", "eu-west-1", findings=plan_for(exposed_snapshot()).findings)
+    assert " by " not in render_table(swept.to_dict())
