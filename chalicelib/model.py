@@ -452,8 +452,11 @@ class Report:
     api_calls: dict[str, int] = field(default_factory=dict)
     sprawl: dict[str, Any] = field(default_factory=dict)  # idle/marked/stopped census (issue 3)
 
-    # Errors that leave nothing judged: the instances unread, or the member account's role refused.
-    BLOCKING_ERRORS: ClassVar[frozenset[str]] = frozenset({"snapshot", "sts:AssumeRole"})
+    # Errors that leave nothing judged: the instances unread, the member account's role refused, or
+    # the event's account not placed (whose it is, or whether the organisation holds it).
+    BLOCKING_ERRORS: ClassVar[frozenset[str]] = frozenset(
+        {"snapshot", "sts:AssumeRole", "sts:GetCallerIdentity", "organizations:ListAccounts"}
+    )
 
     @property
     def completed(self) -> bool:
