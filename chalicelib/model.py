@@ -472,8 +472,11 @@ class Report:
     # (chalicelib/report/facts.py); not a JSON report key.
     facts: dict[str, Any] = field(default_factory=dict)
 
-    # Errors that leave nothing judged: the instances unread, or the member account's role refused.
-    BLOCKING_ERRORS: ClassVar[frozenset[str]] = frozenset({"snapshot", "sts:AssumeRole"})
+    # Errors that leave nothing judged: the instances unread, the member account's role refused, or
+    # the event's account not placed (whose it is, or whether the organisation holds it).
+    BLOCKING_ERRORS: ClassVar[frozenset[str]] = frozenset(
+        {"snapshot", "sts:AssumeRole", "sts:GetCallerIdentity", "organizations:ListAccounts"}
+    )
 
     @property
     def completed(self) -> bool:

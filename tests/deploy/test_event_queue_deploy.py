@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -80,3 +81,33 @@ def test_the_stage_policy_reads_only_its_own_events_queue(stage: str) -> None:
         resources = [r for s in statements if grants(s, action) for r in as_list(s["Resource"])]
         assert any(fnmatch.fnmatchcase(queue, r) for r in resources), action
         assert not any(fnmatch.fnmatchcase(other, r) for r in resources), action
+
+
+@pytest.mark.network_registry
+def test_a_queued_stage_packages_on_event_batch_with_partial_batch_responses_and_no_direct_rule(tmp_path) -> None:
+    # GIVEN a copy of the project whose prod stage says EVENT_DELIVERY=queued
+    project = tmp_path / "project"
+    skip = shutil.ignore_patterns(".venv*", "build", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", "tests")
+    shutil.copytree(ROOT, project, ignore=skip)
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    config["stages"]["prod"]["environment_variables"]["EVENT_DELIVERY"] = "queued"
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_ENDPOINT_URL")}
+    cmd = [sys.executable, "-c", "from chalice.cli import main; main()", "package", "--stage", "prod"]
+    cmd += ["--merge-template", str(QUEUED_MERGE), str(tmp_path / "out")]
+    # WHEN packaged as `make package STAGE=prod` does for such a stage
+    done = subprocess.run(
+        cmd, cwd=project, env=env | {"AWS_DEFAULT_REGION": "us-east-1"}, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    resources = json.loads((tmp_path / "out" / "sam.json").read_text())["Resources"]
+    # THEN on_event_batch reads the stage's events queue in batches, reporting failed records
+    [source] = resources["OnEventBatch"]["Properties"]["Events"].values()
+    assert source["Properties"]["Queue"]["Fn::Sub"].endswith(f":{events_queue_name('prod')}")
+    assert (source["Properties"]["BatchSize"], source["Properties"]["MaximumBatchingWindowInSeconds"]) == (100, 10)
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # AND no direct EventBridge rule is left to invoke a function per event
+    assert not [k for k, v in resources.items() if v["Type"] == "AWS::Events::Rule"]
+    assert resources["SweepWorker"]["Properties"]["Events"]["SweepWorkerSqsEventSource"]["Properties"][
+        "FunctionResponseTypes"
+    ] == ["ReportBatchItemFailures"]

@@ -247,3 +247,14 @@ def test_replay_of_an_event_whose_role_refuses_exits_1_with_the_reason(monkeypat
         code = main(["replay", str(path)], stdout=out, stderr=err)
     assert code == 1
     assert err.getvalue().startswith(f"ec2-warden: could not finish: cannot act in account {MEMBER_C}")
+
+
+def test_an_organisation_that_cannot_be_listed_fails_the_event_and_reads_nothing(monkeypatch, organisation):
+    from tests.fanout_support import refused
+
+    monkeypatch.setenv("ALLOWED_ACCOUNTS", "organization")
+    denied = "You don't have permissions to access this resource."
+    with refused("organizations.us-east-1.amazonaws.com", "AccessDeniedException", denied, 400, json_protocol=True):
+        report = handle_event(opened(organisation, MEMBER_B), CONTEXT)
+    assert report["errors"] == [{"where": "organizations:ListAccounts", "message": f"AccessDeniedException: {denied}"}]
+    assert report["api_calls"] == {"organizations:ListAccounts": 1} and report["findings"] == []
