@@ -100,7 +100,7 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
     report.statuses = dict(plan.statuses)
     report.actions = outcomes
     report.sprawl = sprawl_census(snapshot, results, settings)
-    report.facts = audit_facts(snapshot, results)
+    report.facts = audit_facts(snapshot, results, settings)
     for outcome in outcomes:
         if outcome.error:
             report.errors.append(ReadError(f"action:{outcome.kind.value}", outcome.error))

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.asff import GENERATOR_PREFIX, PRODUCT_NAME
+from chalicelib.rules import timefmt
 
 PAGE_SIZE = 100  # GetFindings' largest page
 
@@ -72,9 +73,5 @@ def _ours(raw: Mapping[str, Any]) -> bool:
 
 
 def _updated_since(raw: Mapping[str, Any], since: datetime) -> bool:
-    text = str(raw.get("UpdatedAt") or "")
-    try:
-        updated = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return updated >= since
+    updated = timefmt.parse_iso(str(raw.get("UpdatedAt") or ""))
+    return updated is not None and updated >= since

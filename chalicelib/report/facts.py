@@ -11,31 +11,29 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chalicelib.model import CheckName, CheckResult, Snapshot
-
-STOP_AFTER_TAG = "warden:stop-after"
-PROTECT_TAG = "warden:protect"
-_OWNER_KEYS = ("owner",)
-_ENVIRONMENT_KEYS = ("environment", "env")
+from chalicelib.rules import tags as warden_tags
+from chalicelib.rules.environments import environment_label
+from chalicelib.settings import Settings
 
 
-def audit_facts(snapshot: Snapshot, results: Iterable[CheckResult]) -> dict[str, Any]:
+def audit_facts(snapshot: Snapshot, results: Iterable[CheckResult], settings: Settings) -> dict[str, Any]:
     results = list(results)
     flagged = {f.resource_id for r in results for f in r.findings}
     instances = {
         i.id: {
             "name": i.tags.get("Name") or "",
-            "owner": tag_value(i.tags, _OWNER_KEYS),
-            "environment": tag_value(i.tags, _ENVIRONMENT_KEYS),
+            "owner": warden_tags.owner_of(i.tags) or "",
+            "environment": environment_label(i, settings) or "",
             "state": i.state,
         }
         for i in snapshot.instances
-        if i.id in flagged or (i.state == "running" and i.tags.get(STOP_AFTER_TAG))
+        if i.id in flagged or (i.state == "running" and i.tags.get(warden_tags.STOP_AFTER))
     }
     deadlines = sorted(
         (
-            {"instance_id": i.id, "stop_after": i.tags[STOP_AFTER_TAG]}
+            {"instance_id": i.id, "stop_after": i.tags[warden_tags.STOP_AFTER]}
             for i in snapshot.instances
-            if i.state == "running" and i.tags.get(STOP_AFTER_TAG) and PROTECT_TAG not in i.tags
+            if i.state == "running" and i.tags.get(warden_tags.STOP_AFTER) and not warden_tags.is_protected(i.tags)
         ),
         key=lambda d: (d["stop_after"], d["instance_id"]),
     )
@@ -80,13 +78,6 @@ def patch_compliance(snapshot: Snapshot, results: list[CheckResult]) -> dict[str
         else:
             counts["not_evaluated"] += 1
     return counts
-
-
-def tag_value(tags: Mapping[str, str], keys: tuple[str, ...]) -> str:
-    for key, value in tags.items():
-        if key.lower() in keys and value.strip():
-            return value.strip()
-    return ""
 
 
 def _number(details: Mapping[str, Any], key: str) -> int:

@@ -12,12 +12,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from chalicelib.report.facts import tag_value
 from chalicelib.report.view import AuditView, Deadline, FindingRow, parse_time, sort_rows
+from chalicelib.rules import tags as warden_tags
+from chalicelib.rules.environments import environment_label_of_tags
+from chalicelib.settings import Settings
 
-STOP_AFTER_TAG = "warden:stop-after"
-STOPPED_BY_TAG = "warden:stopped-by"
-PROTECT_TAG = "warden:protect"
+# Security Hub keeps the resource's tags, not the deployment's settings: the default ENVIRONMENT_TAG.
+_DEFAULTS = Settings()
 _CHECK_FIELD = "ec2-warden/Check"
 _RESOURCE_FIELD = "ec2-warden/ResourceId"
 _ACCOUNT_FIELD = "ec2-warden/ResourceAccount"
@@ -57,8 +58,8 @@ def row_from_asff(raw: Mapping[str, Any]) -> FindingRow:
         description=str(raw.get("Description", "")),
         remediation=str(((raw.get("Remediation") or {}).get("Recommendation") or {}).get("Text", "")),
         name=str(tags.get("Name", "")),
-        owner=tag_value(tags, ("owner",)),
-        environment=tag_value(tags, ("environment", "env")),
+        owner=warden_tags.owner_of(tags) or "",
+        environment=_environment(tags),
         details={"instance": dict(instance)} if instance else {},
         first_observed_at=str(raw.get("FirstObservedAt") or raw.get("CreatedAt") or ""),
         updated_at=str(raw.get("UpdatedAt", "")),
@@ -98,6 +99,10 @@ def view_from_securityhub(
     )
 
 
+def _environment(tags: Mapping[str, str]) -> str:
+    return environment_label_of_tags(tags, _DEFAULTS) or ""
+
+
 def _tags(raw: Mapping[str, Any]) -> Mapping[str, str]:
     resources = raw.get("Resources") or [{}]
     return (resources[0] if resources else {}).get("Tags") or {}
@@ -110,8 +115,8 @@ def _sprawl(rows: Sequence[FindingRow], tags_of: Mapping[str, Mapping[str, str]]
         tags = tags_of.get(r.resource_id, {})
         if r.check == "idle":
             seen["idle"] = True
-            seen["marked"] = seen["marked"] or bool(tags.get(STOP_AFTER_TAG))
-        seen["stopped_by_warden"] = seen["stopped_by_warden"] or bool(tags.get(STOPPED_BY_TAG))
+            seen["marked"] = seen["marked"] or bool(tags.get(warden_tags.STOP_AFTER))
+        seen["stopped_by_warden"] = seen["stopped_by_warden"] or bool(tags.get(warden_tags.STOPPED_BY))
         if r.check == "stopped-long":
             seen["stopped_long"] = True
     by_env: dict[str, dict[str, Any]] = {}
@@ -139,8 +144,8 @@ def _deadlines(rows: Sequence[FindingRow], tags_of: Mapping[str, Mapping[str, st
     out = {}
     for r in rows:
         tags = tags_of.get(r.resource_id, {})
-        when = parse_time(tags.get(STOP_AFTER_TAG))
-        if r.check == "idle" and when is not None and PROTECT_TAG not in tags:
+        when = parse_time(tags.get(warden_tags.STOP_AFTER))
+        if r.check == "idle" and when is not None and not warden_tags.is_protected(tags):
             out[r.resource_id] = Deadline(r.resource_id, r.name, r.owner, when)
     return tuple(sorted(out.values(), key=lambda d: (d.stop_after, d.instance_id)))
 

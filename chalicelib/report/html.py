@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from chalicelib.report.charts import Chart, bar_chart, sprawl_chart
 from chalicelib.report.view import SEVERITIES, AuditView, FindingRow, parse_time, severity_matrix
+from chalicelib.rules import timefmt
 
 TEMPLATES = Path(__file__).with_name("templates")
 DEADLINE_DAYS = 7
@@ -109,7 +110,7 @@ def _deadline_chart(view: AuditView) -> Chart:
     now = view.generated_at.astimezone(UTC)
     today = now.date()
     days: list[tuple[str, dict[str, int]]] = [("due now", {"stops": 0})]
-    days += [((today + timedelta(days=n)).strftime("%a %d %b"), {"stops": 0}) for n in range(DEADLINE_DAYS)]
+    days += [(timefmt.format_day(today + timedelta(days=n)), {"stops": 0}) for n in range(DEADLINE_DAYS)]
     for d in view.deadlines:
         if d.stop_after <= now:
             days[0][1]["stops"] += 1
@@ -180,7 +181,7 @@ def _number_text(value: Any) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    return timefmt.format_display(moment) if moment else ""
 
 
 def _duration(delta: timedelta) -> str:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from chalicelib.model import Report
 from chalicelib.notify.facts import ec2_console_url, securityhub_finding_url
+from chalicelib.rules import timefmt
 from chalicelib.version import __version__
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")
@@ -150,13 +151,7 @@ def severity_matrix(rows: Sequence[FindingRow]) -> tuple[list[str], dict[str, di
 
 
 def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return timefmt.parse_iso(str(text)) if text else None
 
 
 def _resolved_row(finding_id: str) -> FindingRow:

@@ -12,6 +12,7 @@ Pure: the settings' environment map in, a classification out."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chalicelib.model import Instance
@@ -114,5 +115,10 @@ def is_production(instance: Instance, settings: Settings) -> bool:
 
 def environment_label(instance: Instance, settings: Settings) -> str | None:
     """The Environment tag's value as written (trimmed), for grouping; None when untagged."""
-    tag = environment_tag(instance, settings)
+    return environment_label_of_tags(instance.tags, settings)
+
+
+def environment_label_of_tags(tags: Mapping[str, str], settings: Settings) -> str | None:
+    """As environment_label, for tags read back without their instance (a Security Hub resource)."""
+    tag = tag_ignoring_case(tags, settings.environment_tag)
     return tag[1].strip() if tag else None

@@ -5,7 +5,7 @@ what it wrote, what AWS writes, and what a user types: naive means UTC, offsets 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 MAX_TEXT = 64  # longer is not a timestamp (a tag value can hold 256 characters of anything)
 
@@ -59,6 +59,11 @@ def format_display(ts: datetime) -> str:
 def format_display_seconds(ts: datetime) -> str:
     """`2026-01-31 12:00:05 UTC`: when a change was made (CloudTrail's eventTime)."""
     return as_utc(ts).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_day(day: date) -> str:
+    """`Sat 31 Jan`: a calendar day on a chart's axis."""
+    return day.strftime("%a %d %b")
 
 
 def format_date(ts: datetime) -> str:

@@ -13,6 +13,7 @@ from chalicelib.report.facts import audit_facts
 from chalicelib.report.from_securityhub import view_from_securityhub
 from chalicelib.report.html import html_context
 from chalicelib.report.view import severity_matrix, view_from_report
+from chalicelib.settings import Settings
 from chalicelib.version import __version__
 from tests.builders import ACCOUNT, NOW, REGION, instance, snapshot
 from tests.conftest import PROJECT_DIR
@@ -36,7 +37,7 @@ def test_facts_name_owners_of_flagged_instances_deadlines_patch_and_not_evaluate
         CheckResult(CheckName.IDLE, findings=(_finding(CheckName.IDLE, "i-1", Severity.LOW),)),
         CheckResult(CheckName.PUBLIC_EXPOSURE, passed=frozenset({"i-1"}), not_evaluated=frozenset({"i-2", "i-3"})),
     ]
-    facts = audit_facts(snap, results)
+    facts = audit_facts(snap, results, Settings())
     assert facts["instances"]["i-1"] == {"name": "", "owner": "alice", "environment": "lab", "state": "running"}
     assert "i-3" not in facts["instances"]  # neither flagged nor marked
     assert facts["deadlines"] == [{"instance_id": "i-1", "stop_after": "2026-11-28T10:00:00Z"}]  # protected: none
