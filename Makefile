@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit clean package checkov bench
+.PHONY: demo test lint unit clean package checkov bench iamsim
 
 # `chalice package` needs a region (only to name things) and pip-downloads requirements.txt.
 STAGE ?= prod
@@ -24,8 +24,19 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: lint
+test: lint iamsim
 	$(PY) -m pytest -q -m "not slow"
+
+# The IAM policy evaluator the deploy tests drive (@cloud-copilot/iam-simulate, pinned by
+# tests/deploy/iamsim/package-lock.json), installed into a folder of its own; needs Node 20 + npm.
+IAMSIM := tests/deploy/iamsim
+IAMSIM_STAMP := $(IAMSIM)/node_modules/.installed
+
+$(IAMSIM_STAMP): $(IAMSIM)/package.json $(IAMSIM)/package-lock.json
+	npm ci --prefix $(IAMSIM) --no-audit --no-fund --loglevel=error
+	touch $(IAMSIM_STAMP)
+
+iamsim: $(IAMSIM_STAMP)
 
 # The deployable template: build/package/<stage>/sam.json + deployment.zip. The merge template
 # turns on partial batch responses (ReportBatchItemFailures) for sweep_worker's SQS trigger,
@@ -74,4 +85,4 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(PY) bench/cold_start.py --runs 5 --modes audit
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) $(IAMSIM)/node_modules build .pytest_cache .ruff_cache
