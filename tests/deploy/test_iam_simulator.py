@@ -323,3 +323,13 @@ def test_the_simulator_refuses_what_the_old_policies_allowed() -> None:
     )
     # THEN the evaluator allows both: the cases above would catch a return to them
     assert got == {"old delete protect": ALLOWED, "old trust dev": ALLOWED}
+
+
+def test_the_tag_allow_list_is_exactly_the_keys_the_product_writes() -> None:
+    from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, STOPPED_BY
+    from chalicelib.patch_tag import PATCH_REQUESTED_TAG
+
+    written = {IDLE_SINCE, STOP_AFTER, STOPPED_BY, PATCH_REQUESTED_TAG}
+    for label, _, docs, _, _ in writers():
+        (tagging,) = [s for d in docs for s in d["Statement"] if s.get("Sid") == "TagOnlyWardenKeys"]
+        assert set(tagging["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]) == written, label

@@ -44,9 +44,12 @@ def test_a_lab_vm_launched_into_the_production_vpc_is_flagged_on_run_instances(i
     lab = _launch(ec2, subnet, group, "lab")
     prod = _launch(ec2, subnet, group, "production")
     monkeypatch.setenv("PRODUCTION_VPCS", prod_vpc)
-    monkeypatch.setenv("ALLOWED_ACCOUNTS", "619193117841")  # the published sample's account and region
-    monkeypatch.setenv("SWEEP_REGIONS", "us-west-1")
+    monkeypatch.setenv("ALLOWED_ACCOUNTS", "123456789012")  # moto's account, where the fleet lives
+    monkeypatch.setenv("SWEEP_REGIONS", "us-west-1")  # the published sample's region
     text = (SHARED / "cloudtrail-run-instances-wrapped.json").read_text()
+    # The sample's account becomes the fleet's: the resource's account decides, and an event for
+    # another account than the credentials' is refused (tests/integration/test_foreign_events.py).
+    text = text.replace("619193117841", "123456789012")
     event = json.loads(text.replace("i-784cdacd", lab).replace("i-7b4cdace", prod))
     # WHEN the CloudTrail event reaches the handler
     report = invoke(event)
@@ -62,7 +65,9 @@ def test_a_lab_vm_launched_into_the_production_vpc_is_flagged_on_run_instances(i
 
 
 def test_imdsv1_turned_back_on_for_a_production_box_is_flagged(invoke, monkeypatch):
-    # GIVEN a production box whose IMDSv1 was just allowed again
+    # GIVEN a production box whose IMDSv1 was just allowed again, in the fixtures' account (the
+    # resource's account decides: an event for another account than the credentials' is refused)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
     ec2, prod_vpc, subnet, group = _network("eu-west-1")
     box = _launch(ec2, subnet, group, "production", tokens="optional")
     monkeypatch.setenv("PRODUCTION_VPCS", prod_vpc)
