@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit clean package checkov bench browser bench-events
+.PHONY: demo test lint unit clean package checkov bench browser bench-events iamsim
 
 # `chalice package` needs a region (only to name things) and pip-downloads requirements.txt.
 STAGE ?= prod
@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: lint browser
+test: lint browser iamsim
 	$(PY) -m pytest -q -m "not slow"
 
 # The HTML report's browser test (tests/e2e/test_report_browser.py) needs headless Chromium: install
@@ -40,6 +40,18 @@ browser:
 	        || echo "chromium could not be installed: the browser test will be skipped"; \
 	    else echo "no root for apt-get: the browser test will be skipped"; fi; \
 	  else echo "no apt-get: install Chromium yourself, or the browser test will be skipped"; fi; }
+
+
+# The IAM policy evaluator the deploy tests drive (@cloud-copilot/iam-simulate, pinned by
+# tests/deploy/iamsim/package-lock.json), installed into a folder of its own; needs Node 20 + npm.
+IAMSIM := tests/deploy/iamsim
+IAMSIM_STAMP := $(IAMSIM)/node_modules/.installed
+
+$(IAMSIM_STAMP): $(IAMSIM)/package.json $(IAMSIM)/package-lock.json
+	npm ci --prefix $(IAMSIM) --no-audit --no-fund --loglevel=error
+	touch $(IAMSIM_STAMP)
+
+iamsim: $(IAMSIM_STAMP)
 
 # The deployable template: build/package/<stage>/sam.json + deployment.zip. The merge template
 # turns on partial batch responses (ReportBatchItemFailures) for sweep_worker's SQS trigger,
@@ -116,4 +128,4 @@ bench-events: $(STAMP)
 		--batch 100 --out build/bench/event_storm.json
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) $(IAMSIM)/node_modules build .pytest_cache .ruff_cache

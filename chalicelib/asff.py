@@ -94,6 +94,7 @@ def finding_to_asff(
         "CreatedAt": first,
         "UpdatedAt": stamp,
         "Severity": {"Label": finding.severity.value},
+        "FindingProviderFields": _provider_fields(finding.severity, finding.check.value),
         "Title": clip(finding.title, TITLE_LIMIT),
         "Description": clip(finding.description, DESCRIPTION_LIMIT),
         "Remediation": {"Recommendation": {"Text": clip(finding.remediation, 512)}},
@@ -131,6 +132,7 @@ def resolution_to_asff(
         "CreatedAt": prior.first_observed_at,
         "UpdatedAt": stamp,
         "Severity": {"Label": Severity.INFORMATIONAL.value},
+        "FindingProviderFields": _provider_fields(Severity.INFORMATIONAL, resolution.check),
         "Title": clip(f"Resolved: {prior.title}", 256),
         "Description": clip(f"{resolution.reason}. Was: {prior.description}", 1024),
         "ProductFields": {
@@ -180,8 +182,11 @@ def prior_from_asff(raw: Mapping[str, Any]) -> PriorFinding | None:
     if not resource_id:
         resources = raw.get("Resources") or [{}]
         resource_id = str(resources[0].get("Id", "")).rsplit("/", 1)[-1]
+    # The provider's severity, not the top-level one an analyst may have changed: comparing that
+    # would make every later run see a "changed" finding and announce it again.
+    provided = (raw.get("FindingProviderFields") or {}).get("Severity") or raw.get("Severity") or {}
     try:
-        severity = Severity(str((raw.get("Severity") or {}).get("Label", "INFORMATIONAL")))
+        severity = Severity(str(provided.get("Label", "INFORMATIONAL")))
     except ValueError:
         severity = Severity.INFORMATIONAL
     return PriorFinding(
@@ -196,6 +201,16 @@ def prior_from_asff(raw: Mapping[str, Any]) -> PriorFinding | None:
         workflow_status=str((raw.get("Workflow") or {}).get("Status") or ""),
         **prior_actor(raw),
     )
+
+
+def _provider_fields(severity: Severity, check: str) -> dict[str, Any]:
+    """Severity and Types as the provider says them (BatchImportFindings: providers set these in
+    FindingProviderFields). The top-level copies are the analysts' once they change them in
+    Security Hub, which then ignores the provider's top-level values."""
+    return {
+        "Severity": {"Label": severity.value, "Original": severity.value},
+        "Types": list(FINDING_TYPES.get(check, ("Software and Configuration Checks",))),
+    }
 
 
 def _instance_resource(finding: Finding, instance: Instance | None) -> dict[str, Any]:

@@ -125,7 +125,8 @@ def handle_sweep_messages(records: Iterable[Mapping[str, Any]], context: Any = N
     home.set_deadline(time_budget(context))
     home_account = _own_account(home, context)  # an error here fails the whole batch: nothing can run
     partition = _partition_of(context)
-    results = [_sweep_message(r, settings, context, home_account, home_region, partition) for r in records]
+    members = _OrganizationMembers(home)
+    results = [_sweep_message(r, settings, context, home_account, home_region, partition, members) for r in records]
     if results and all(r.failed for r in results):
         detail = "; ".join(f"{r.message_id}: {', '.join(r.errors)[:300]}" for r in results[:3])
         raise FanoutBatchFailed(f"all {len(results)} message(s) failed: {detail}")
@@ -139,6 +140,7 @@ def _sweep_message(
     home_account: str,
     home_region: str,
     partition: str,
+    members: _OrganizationMembers,
 ) -> MessageResult:
     message_id = str(record.get("messageId", ""))
     try:
@@ -149,6 +151,13 @@ def _sweep_message(
         return MessageResult(message_id, None, failed=True, errors=(f"message: {exc}",))
     where = {"message_id": message_id, "sweep_id": sweep_id, "account": target.account, "region": target.region}
     reason = outside_plan(target, settings, home_account, home_region)
+    if reason is None and settings.sweeps_organization and target.account != home_account:
+        try:
+            reason = members.refusal(target.account)
+        except AWS_ERRORS as exc:  # membership unknown: refuse to assume anything, retry later
+            error = f"organizations:ListAccounts: {aws_error_message(exc)}"
+            logger.error("fan-out target failed", extra={**where, "errors": [error]})
+            return MessageResult(message_id, target, failed=True, errors=(error,), api_calls=1)
     if reason:
         logger.warning("fan-out message ignored", extra={**where, "reason": reason})
         return MessageResult(message_id, target, failed=False, ignored=reason)
@@ -190,7 +199,9 @@ def _clients_for_target(
     """Clients acting in the target account, and how many AssumeRole calls that took."""
     if target.account == home_account:
         return clients_for(target.region, settings), 0
-    role_arn = member_role_arn(target.account, settings.member_role, partition)
+    # The reader for audit and notify, the writer for enforce: a notify deployment never holds
+    # credentials that could write in a member account (and the writer's trust policy refuses it).
+    role_arn = member_role_arn(target.account, settings.member_role_for_mode, partition)
     credentials = assume_role(clients_for(home_region, settings).sts, role_arn, f"ec2-warden-{target.region}")
     to_home = settings.findings_destination is FindingsDestination.HOME
     clients = AwsClients.from_credentials(
@@ -202,6 +213,23 @@ def _clients_for_target(
         home=clients_for(home_region, settings),
     )
     return clients, 1
+
+
+class _OrganizationMembers:
+    """With SWEEP_ACCOUNTS=organization, the Organization's ACTIVE accounts, listed once per
+    invocation (on the first message that needs them): a message naming any other account is
+    refused before a role is assumed there."""
+
+    def __init__(self, home: AwsClients) -> None:
+        self._home = home
+        self._accounts: frozenset[str] | None = None
+
+    def refusal(self, account: str) -> str | None:
+        if self._accounts is None:
+            self._accounts = frozenset(list_active_accounts(self._home.get("organizations")))
+        if account not in self._accounts:
+            return f"account {account} is not an ACTIVE account of the Organization (SWEEP_ACCOUNTS=organization)"
+        return None
 
 
 def _partition_of(context: Any) -> str:

@@ -19,7 +19,7 @@ from .plan import plan_actions
 from .report.facts import audit_facts
 from .scope import Scope, scope_from_event
 from .settings import Settings
-from .snapshot import SnapshotError, take_snapshot
+from .snapshot import RefusedEventError, SnapshotError, take_snapshot
 from .sprawl import sprawl_census
 
 
@@ -61,6 +61,10 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
             usage_days=settings.idle_lookback_days,
             settings=settings,
         )
+    except RefusedEventError as exc:
+        report.ignored = str(exc)
+        logger.warning("event refused", extra={"trigger": scope.trigger, "reason": str(exc)})
+        return
     except SnapshotError as exc:
         report.errors.append(ReadError("snapshot", str(exc)))
         logger.error("snapshot failed", extra={"trigger": scope.trigger, "error": str(exc)})

@@ -108,7 +108,10 @@ class Settings:
     fanout_queue_url: str | None = None
     # The queue the sweep_worker function is triggered by (read when Chalice loads the app).
     fanout_queue_name: str = "ec2-warden-fanout"
+    # The member-account roles (infra/member-role.yaml): the writer an enforce deployment assumes,
+    # and the reader every other mode assumes (it trusts the notify stage; the writer does not).
     member_role: str = "ec2-warden-member"
+    member_reader_role: str = "ec2-warden-member-reader"
     findings_destination: FindingsDestination = FindingsDestination.MEMBER
     # --- hardening (issue 9): per-instance leases against concurrent duplicate stops and patch runs
     lease_table: str | None = None
@@ -118,6 +121,11 @@ class Settings:
     tag_launched_by: bool = False
     # Queued events: a batch's account x region naming more instances than this is read like a sweep.
     event_batch_sweep_above: int = 1000
+
+    @property
+    def member_role_for_mode(self) -> str:
+        """The member role this deployment assumes: only enforce needs (and may get) the writer."""
+        return self.member_role if self.mode is Mode.ENFORCE else self.member_reader_role
 
     @property
     def sweeps_organization(self) -> bool:
@@ -176,6 +184,7 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "FANOUT_QUEUE_URL": ("fanout_queue_url", _parse_queue_url),
         "FANOUT_QUEUE_NAME": ("fanout_queue_name", _parse_queue_name),
         "WARDEN_MEMBER_ROLE": ("member_role", _parse_role_name),
+        "WARDEN_MEMBER_READER_ROLE": ("member_reader_role", _parse_role_name),
         "FINDINGS_DESTINATION": ("findings_destination", _parse_findings_destination),
         "WARDEN_CHECKS": ("checks", _parse_checks),
         # Environment map: which networks and Environment tag values are production.

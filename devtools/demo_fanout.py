@@ -20,7 +20,8 @@ REGION = "us-east-1"
 HOME = "123456789012"  # moto's account for the demo's own credentials
 PAYMENTS = "111111111111"
 LEGACY = "222222222222"
-MEMBER_ROLE = "ec2-warden-member"
+MEMBER_ROLE = "ec2-warden-member"  # the writer, for an enforce stage
+READER_ROLE = "ec2-warden-member-reader"  # the reader, which this (notify) demo assumes
 QUEUE = "ec2-warden-dev-fanout"  # the dev stage's FANOUT_QUEUE_NAME
 
 
@@ -34,13 +35,13 @@ def fanout_story(ctx: DemoContext) -> None:
     rdp = make_group(ec2, network, "payments-jump", [tcp(3389, v4="0.0.0.0/0")])
     jumpbox = launch(ec2, network, "payments-jumpbox", subnet=network.public_subnet, groups=[rdp])
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": HOME}, "Action": "*"}]}
-    payments.client("iam", endpoint_url=ctx.endpoint).create_role(
-        RoleName=MEMBER_ROLE, AssumeRolePolicyDocument=json.dumps(trust)
-    )
+    iam = payments.client("iam", endpoint_url=ctx.endpoint)
+    for name in (READER_ROLE, MEMBER_ROLE):  # what infra/member-role.yaml creates
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
     legacy_ec2 = _member_session(ctx, LEGACY).client("ec2", endpoint_url=ctx.endpoint)
     legacy_network = base_network(legacy_ec2)
     launch(legacy_ec2, legacy_network, "legacy-ftp", subnet=legacy_network.public_subnet, groups=[])
-    ctx.say(f"seeded: account {PAYMENTS} (payments) with the member role and a jumpbox with RDP open to the")
+    ctx.say(f"seeded: account {PAYMENTS} (payments) with the member roles and a jumpbox with RDP open to the")
     ctx.say(f"        world ({jumpbox}); account {LEGACY} (legacy) never got the member role")
 
     queue_url = ctx.client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]
@@ -60,7 +61,7 @@ def fanout_story(ctx: DemoContext) -> None:
         if result["failed"]:
             ctx.say(f"   {result['account']} {result['region']}: FAILED {result['errors'][0]}")
         else:
-            how = "own credentials" if result["account"] == HOME else f"role {MEMBER_ROLE}"
+            how = "own credentials" if result["account"] == HOME else f"role {READER_ROLE}"
             ctx.say(
                 f"   {result['account']} {result['region']}: {result['instances']} instance(s) swept with {how}, "
                 f"{result['findings']} finding(s), {result['api_calls']} AWS call(s)"

@@ -11,6 +11,9 @@ adds, as the Security Hub API reference documents them, and no more:
   call); per finding, FindingNotFound (Id and ProductArn match no finding) or
   DuplicatedFindingIdentifier in UnprocessedFindings, the others in ProcessedFindings. UpdatedAt
   is left alone, as AWS leaves it.
+- BatchUpdateFindings also takes an analyst's Severity.Label and Types: they change the
+  top-level fields only (FindingProviderFields stay the provider's), and a later import keeps them
+  (AWS: once BatchUpdateFindings changed a field, BatchImportFindings no longer updates it).
 - On BatchImportFindings: a new finding starts with Workflow.Status NEW; an update keeps the
   finding's Workflow and Note (a provider cannot change them after creation), and Security Hub's
   own reset applies: from NOTIFIED or RESOLVED to NEW when RecordState changes from ARCHIVED to
@@ -38,6 +41,10 @@ NOTE_TEXT_LIMIT = 512
 NOTE_AUTHOR_LIMIT = 128
 WORKFLOW_STATUSES = frozenset({"NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"})
 _REOPENED_COMPLIANCE = frozenset({"WARNING", "FAILED", "NOT_AVAILABLE"})
+# Analyst fields the extension's BatchUpdateFindings takes, and where it remembers which ones an
+# analyst set (a key of the stored finding, as AWS keeps that state with the finding).
+_ANALYST_FIELDS = ("Severity", "Types")
+_ANALYST_SET = "x-moto-analyst-updated"
 _UPDATE_ROUTE = "{0}/findings/batchupdate$"
 _IMPORT_ROUTE = "{0}/findings/import$"
 _ORIGINAL_IMPORT = hub_urls.url_paths[_IMPORT_ROUTE]
@@ -66,6 +73,8 @@ class TriageResponse(SecurityHubResponse):
                 "Compliance": (data.get("Compliance") or {}).get("Status"),
                 "Workflow": data.get("Workflow"),
                 "Note": data.get("Note"),
+                **{k: data.get(k) for k in _ANALYST_FIELDS},
+                "_set": data.get(_ANALYST_SET, []),
             }
             for fid, data in stored.items()
         }
@@ -79,11 +88,13 @@ class TriageResponse(SecurityHubResponse):
             if old is None:
                 data["Workflow"] = {"Status": "NEW"}
                 continue
-            for key in ("Workflow", "Note"):  # a provider cannot change these once the finding exists
+            for key in ("Workflow", "Note", *old["_set"]):  # a provider cannot change these any more
                 if old[key] is None:
                     data.pop(key, None)
                 else:
                     data[key] = old[key]
+            if old["_set"]:
+                data[_ANALYST_SET] = old["_set"]
             status = (data.get("Workflow") or {}).get("Status", "NEW")
             reactivated = old["RecordState"] == "ARCHIVED" and data.get("RecordState") == "ACTIVE"
             failing_again = (
@@ -122,6 +133,10 @@ class TriageResponse(SecurityHubResponse):
                 data["Workflow"] = {"Status": workflow["Status"]}
             if note:
                 data["Note"] = {"Text": note["Text"], "UpdatedBy": note["UpdatedBy"], "UpdatedAt": stamp}
+            for field in _ANALYST_FIELDS:
+                if field in params:
+                    data[field] = {"Label": params[field]["Label"]} if field == "Severity" else list(params[field])
+                    data[_ANALYST_SET] = sorted({*data.get(_ANALYST_SET, []), field})
             processed.append({"Id": key[0], "ProductArn": key[1]})
         return json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed})
 

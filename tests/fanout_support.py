@@ -18,7 +18,8 @@ from botocore.handlers import BUILTIN_HANDLERS
 from devtools.moto_sts import roles_must_exist
 
 HOME = "123456789012"  # moto's default account: the home account's own credentials
-MEMBER_ROLE = "ec2-warden-member"
+MEMBER_ROLE = "ec2-warden-member"  # the writer (WARDEN_MEMBER_ROLE): enforce assumes it
+READER_ROLE = "ec2-warden-member-reader"  # WARDEN_MEMBER_READER_ROLE: audit and notify assume it
 TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -45,9 +46,11 @@ def member_session(account: str, region: str = "us-east-1") -> boto3.session.Ses
 
 
 def create_member_role(account: str) -> None:
-    """What the member-role StackSet does in each member account (the name, not the policies:
-    moto does not enforce IAM policies)."""
-    member_session(account).client("iam").create_role(RoleName=MEMBER_ROLE, AssumeRolePolicyDocument=TRUST)
+    """What the member-role StackSet does in each member account with AllowEnforce=true: the
+    reader and the writer (their names, not their policies: moto does not enforce IAM)."""
+    iam = member_session(account).client("iam")
+    for name in (READER_ROLE, MEMBER_ROLE):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
 
 
 class _Raw:
@@ -119,6 +122,7 @@ def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 __all__ = [
     "HOME",
     "MEMBER_ROLE",
+    "READER_ROLE",
     "create_member_role",
     "drain",
     "member_session",

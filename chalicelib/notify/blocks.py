@@ -3,7 +3,9 @@
 Limits (api.slack.com/reference/block-kit): 50 blocks a message; a section's text and any text
 object 3,000 characters; a section's fields 10, each 2,000 characters; a header's plain text
 150 characters; a context block 10 elements. Text from AWS (tags, names, descriptions) is
-escaped, so a tag value like `<!channel>` is shown, not obeyed."""
+escaped, so a tag value like `<!channel>` is shown, not obeyed, and every mrkdwn text object is
+`verbatim`: Slack does not turn a URL, a #channel or an @name written in a tag into a link or a
+mention (the links ec2-warden writes itself, `<url|label>`, still work)."""
 
 from __future__ import annotations
 
@@ -54,21 +56,23 @@ def header(text: str) -> Block:
     return {"type": "header", "text": {"type": "plain_text", "text": clip_plain(text, MAX_HEADER_TEXT), "emoji": True}}
 
 
+def mrkdwn(text: str, limit: int = MAX_TEXT) -> dict[str, Any]:
+    """A mrkdwn text object with Slack's auto-linking off (see the module's docstring)."""
+    return {"type": "mrkdwn", "text": clip_mrkdwn(text, limit), "verbatim": True}
+
+
 def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, MAX_TEXT)}}
+    return {"type": "section", "text": mrkdwn(text)}
 
 
 def fields_section(pairs: Sequence[tuple[str, str]]) -> Block:
     """Label/value pairs shown two a row. Labels are ours; values must already be escaped."""
-    fields = [
-        {"type": "mrkdwn", "text": clip_mrkdwn(f"*{label}*\n{value}", MAX_FIELD_TEXT)}
-        for label, value in pairs[:MAX_FIELDS]
-    ]
+    fields = [mrkdwn(f"*{label}*\n{value}", MAX_FIELD_TEXT) for label, value in pairs[:MAX_FIELDS]]
     return {"type": "section", "fields": fields}
 
 
 def context(texts: Iterable[str]) -> Block:
-    elements = [{"type": "mrkdwn", "text": clip_mrkdwn(t, MAX_TEXT)} for t in texts if t]
+    elements = [mrkdwn(t) for t in texts if t]
     return {"type": "context", "elements": elements[:MAX_CONTEXT_ELEMENTS]}
 
 

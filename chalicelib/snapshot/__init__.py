@@ -18,11 +18,15 @@ from . import ec2 as ec2_reads
 from .launch import read_launch_facets
 from .metrics import read_usage_facet
 from .prefix_lists import read_prefix_lists, referenced_lists
+from .refusal import ForeignAccountError, RefusedEventError
 from .ssm import read_ssm_facets
 
 
 class SnapshotError(RuntimeError):
     """The snapshot could not read what every check needs (the instances in scope)."""
+
+
+__all__ = ["ForeignAccountError", "RefusedEventError", "SnapshotError", "take_snapshot"]
 
 
 def take_snapshot(
@@ -37,6 +41,8 @@ def take_snapshot(
     region = scope.region or clients.region
     errors: list[ReadError] = []
     instances = _read_instances(scope, clients, region)
+    if not scope.is_sweep:
+        _refuse_a_foreign_event(scope, instances, clients)
     account = scope.account or next((i.account for i in instances if i.account), None)
     if account is None:
         account = _caller_account(clients)
@@ -126,6 +132,21 @@ def _read_groups(
         errors.append(ReadError("ec2:DescribeSecurityGroups", _aws_message(exc)))
         return {}, False
     return groups, True
+
+
+def _refuse_a_foreign_event(scope: Scope, instances: list[Instance], clients: AwsClients) -> None:
+    """The account an event names must be the one its instances belong to (their reservation's
+    OwnerId, read with the run's credentials), or, when none was found, the credentials' own
+    (GetCallerIdentity, only then): a forged, replayed or misrouted event of another account
+    never marks, stops, patches, imports or resolves anything here."""
+    if scope.account is None:
+        raise ForeignAccountError("the event names no account; the resource's account decides, so it is refused")
+    owners = {i.account for i in instances} or {_caller_account(clients)}
+    if owners != {scope.account}:
+        raise ForeignAccountError(
+            f"the event is for account {scope.account}, but this run's credentials act in account "
+            f"{', '.join(sorted(owners))}: refused, nothing written"
+        )
 
 
 def _caller_account(clients: AwsClients) -> str:

@@ -111,9 +111,10 @@ def read_security_groups(ec2: Any, group_ids: Iterable[str]) -> dict[str, Securi
 
 def _instances_of_page(page: dict[str, Any], region: str, account: str | None) -> Iterator[Instance]:
     for reservation in page.get("Reservations", []):
+        # The reservation's owner is the instance's account, whatever the scope said.
         owner = reservation.get("OwnerId") or account or ""
         for raw in reservation.get("Instances", []):
-            yield _instance(raw, region, account or owner)
+            yield _instance(raw, region, owner)
 
 
 def _instance(raw: dict[str, Any], region: str, account: str) -> Instance:

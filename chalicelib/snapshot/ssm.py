@@ -15,6 +15,7 @@ from ..clients import AWS_ERRORS, AwsClients, aws_error_message
 from ..model import Instance, PatchRun, PatchState, ReadError, SsmInstanceInfo
 from ..scope import Scope
 from .ec2 import shared_text
+from .refusal import UnconfirmedEventError
 
 # DescribeInstanceInformation: MaxResults 5-50. DescribeInstancePatchStates: at most 50 InstanceIds
 # (MaxResults 10-100). ListCommandInvocations: MaxResults 1-50. So 50 ids a call, one page each.
@@ -89,13 +90,27 @@ def _patch_runs(scope: Scope, ssm: Any, running: set[str], errors: list[ReadErro
     if command is None:
         return {}
     ids = scope.instance_ids & running
-    if command.per_instance or command.status == "Success":
+    if command.per_instance and command.status != "Success":
         return {i: PatchRun(command.command_id, command.status) for i in sorted(ids)}
+    # A Success is AWS's word, not the event's: a forged or stale one must change nothing.
     try:
         statuses = read_invocation_statuses(ssm, command.command_id)
     except AWS_ERRORS as exc:
+        if command.status == "Success":
+            raise UnconfirmedEventError(
+                f"command {command.command_id} could not be confirmed ({aws_error_message(exc)}): "
+                "refused, nothing written"
+            ) from exc
         errors.append(ReadError("ssm:ListCommandInvocations", aws_error_message(exc)))
         return {}
+    if command.status == "Success":
+        unconfirmed = sorted(i for i in scope.instance_ids if statuses.get(i) != "Success")
+        if unconfirmed:
+            said = ", ".join(f"{i} {statuses.get(i, 'no invocation')}" for i in unconfirmed[:5])
+            raise UnconfirmedEventError(
+                f"the event says command {command.command_id} succeeded; ListCommandInvocations says {said}: "
+                "refused, nothing written"
+            )
     return {i: PatchRun(command.command_id, statuses[i]) for i in sorted(ids) if statuses.get(i) in _FINAL_STATUSES}
 
 

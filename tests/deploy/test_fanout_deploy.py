@@ -12,6 +12,7 @@ import pytest
 from cfnlint.decode import decode
 
 import app as chalice_app
+from chalicelib.model import Mode
 from chalicelib.settings import Settings
 
 from .iam_rules import as_list, grants
@@ -88,10 +89,22 @@ def test_the_stage_policy_lets_the_sweep_send_and_the_worker_receive_only_on_its
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_stage_policy_assumes_the_member_role_the_settings_and_the_stackset_name(stage: str) -> None:
-    role = stage_env(stage).get("WARDEN_MEMBER_ROLE", Settings().member_role)
-    stackset_default = decode(str(INFRA_DIR / "member-role.yaml"))[0]["Parameters"]["RoleName"]["Default"]
-    assert role == stackset_default
+def test_the_stage_policy_assumes_the_member_role_its_mode_needs_as_the_settings_and_the_stackset_name(
+    stage: str,
+) -> None:
+    # GIVEN the stage's mode and the member role names its settings give (defaults included)
+    env = stage_env(stage)
+    settings = Settings(
+        mode=Mode(env["WARDEN_MODE"]),
+        member_role=env.get("WARDEN_MEMBER_ROLE", Settings().member_role),
+        member_reader_role=env.get("WARDEN_MEMBER_READER_ROLE", Settings().member_reader_role),
+    )
+    role = settings.member_role_for_mode
+    # THEN the StackSet's default name for that role is the same
+    params = decode(str(INFRA_DIR / "member-role.yaml"))[0]["Parameters"]
+    writer = settings.mode is Mode.ENFORCE
+    assert role == params["RoleName" if writer else "ReaderRoleName"]["Default"]
+    # AND the stage's policy may assume that role and no other
     resources = [
         r for s in stage_policy(stage)["Statement"] if grants(s, "sts:AssumeRole") for r in as_list(s["Resource"])
     ]

@@ -90,15 +90,22 @@ def test_every_queue_is_encrypted_and_refuses_plain_http() -> None:
         "EventsRedriveQueue",
     }
     assert all(q["Properties"].get("SqsManagedSseEnabled") is True for q in queues.values())
-    policies = resources(template, "AWS::SQS::QueuePolicy").values()
-    assert sorted(r["Ref"] for p in policies for r in p["Properties"]["Queues"]) == sorted(queues)
-    for policy in policies:
+    policies = {
+        ("FanoutQueue" if {"Ref": "FanoutQueue"} in p["Properties"]["Queues"] else "EventsQueue"): p
+        for p in resources(template, "AWS::SQS::QueuePolicy").values()
+    }
+    assert sorted(r["Ref"] for p in policies.values() for r in p["Properties"]["Queues"]) == sorted(queues)
+    for policy in policies.values():
         deny = policy["Properties"]["PolicyDocument"]["Statement"][0]
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-        # any other statement lets EventBridge send, from this stack's rules only
-        for allow in policy["Properties"]["PolicyDocument"]["Statement"][1:]:
-            assert allow["Principal"] == {"Service": "events.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
-            assert set(allow["Condition"]) == {"ArnEquals"}
+    # the fan-out queue: only the sweep role may send (what it lets through is judged by the IAM
+    # simulator: test_iam_simulator.py)
+    _, only_sweep = policies["FanoutQueue"]["Properties"]["PolicyDocument"]["Statement"]
+    assert only_sweep["Effect"] == "Deny" and only_sweep["Resource"] == {"Fn::GetAtt": ["FanoutQueue", "Arn"]}
+    # the events queue: EventBridge may send, from this stack's rules only
+    for allow in policies["EventsQueue"]["Properties"]["PolicyDocument"]["Statement"][1:]:
+        assert allow["Principal"] == {"Service": "events.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
+        assert set(allow["Condition"]) == {"ArnEquals"}
 
 
 def test_fanout_queue_redrives_to_its_redrive_queue() -> None:
@@ -147,13 +154,26 @@ def test_no_template_holds_or_asks_for_a_secret() -> None:
             assert not re.search(r"webhook|secret|token|password", name, re.IGNORECASE), f"{path.name}:{name}"
 
 
-def test_the_member_role_trusts_only_the_home_accounts_warden_roles() -> None:
-    role = load(INFRA_DIR / "member-role.yaml")["Resources"]["MemberRole"]["Properties"]
-    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${HomeAccountId}:root"}}
-    assert trust["Condition"]["ArnLike"]["aws:PrincipalArn"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:iam::${HomeAccountId}:role/${HomeRoleNamePattern}"
-    }
+def test_each_member_role_trusts_only_the_exact_home_role_arns_its_parameters_name() -> None:
+    template = load(INFRA_DIR / "member-role.yaml")
+    for role, param in (("ReaderRole", "ReaderHomeRoleArns"), ("WriterRole", "WriterHomeRoleArns")):
+        (trust,) = template["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${HomeAccountId}:root"}}
+        # ArnEquals: no pattern, so a role named like the enforce stage's cannot slip in
+        assert trust["Condition"] == {"ArnEquals": {"aws:PrincipalArn": {"Ref": param}}}, role
+        assert template["Parameters"][param]["Type"] == "CommaDelimitedList"
+    # the writer exists only with AllowEnforce=true, and then needs its principals
+    assert template["Resources"]["WriterRole"]["Condition"] == "Enforce"
+    (rule,) = template["Rules"].values()
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::EachMemberIn": [{"Ref": "WriterHomeRoleArns"}, [""]]}]}
+
+
+def test_every_redrive_alarm_tells_a_required_topic() -> None:
+    template = load(INFRA_DIR / "queues.yaml")
+    assert "Default" not in template["Parameters"]["AlarmTopicArn"]
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == {"EventsDeadLetterAlarm", "FanoutRedriveAlarm"}
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopicArn"}] for a in alarms.values())
 
 
 def test_detection_refuses_to_deploy_nothing() -> None:

@@ -5,7 +5,6 @@ that grants something nothing declares."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -23,8 +22,8 @@ from chalicelib.permissions import (
     permissions_for_mode,
 )
 
-from .iam_rules import allowed_action_names, catalogue, resolve
-from .project import CHALICE_DIR, INFRA_DIR, chalice_config, stage_policy
+from .iam_rules import allowed_action_names, catalogue
+from .project import CHALICE_DIR, chalice_config, stage_policy
 
 STAGES = sorted(chalice_config()["stages"])
 
@@ -85,12 +84,9 @@ def test_stage_policy_grants_exactly_what_its_mode_declares(stage: str) -> None:
 
 @pytest.mark.parametrize(("enforce", "mode"), [(False, Mode.NOTIFY), (True, Mode.ENFORCE)])
 def test_member_role_grants_what_the_mode_declares_less_the_home_only_platform(enforce: bool, mode: Mode) -> None:
-    from cfnlint.decode import decode
+    from .test_policies import member_role_policies
 
-    template, errors = decode(str(INFRA_DIR / "member-role.yaml"))
-    assert not errors
-    role = resolve(template["Resources"]["MemberRole"], {"Enforce": enforce})
-    docs: list[dict[str, Any]] = [json.loads(json.dumps(p["PolicyDocument"])) for p in role["Properties"]["Policies"]]
+    docs: list[dict[str, Any]] = member_role_policies(enforce)
     granted = set().union(*(allowed_action_names(d) for d in docs))
     assert granted == member_permissions_for_mode(mode)
 

@@ -12,7 +12,8 @@ import pytest
 
 from chalicelib.model import Mode
 
-from .iam_rules import SEND_COMMAND, STOP, TAG_WRITES, as_list, grants, resolve, violations
+from .cfn import Stack
+from .iam_rules import SEND_COMMAND, STOP, TAG_WRITES, as_list, grants, violations
 from .project import INFRA_DIR, chalice_config, stage_policy
 
 with warnings.catch_warnings():
@@ -23,12 +24,18 @@ INSTANCES = "arn:aws:ec2:*:*:instance/*"
 
 
 def member_role_policies(enforce: bool) -> list[dict[str, Any]]:
-    from cfnlint.decode import decode
-
-    template, errors = decode(str(INFRA_DIR / "member-role.yaml"))
-    assert not errors
-    role = resolve(template["Resources"]["MemberRole"], {"Enforce": enforce})
-    return [json.loads(json.dumps(p["PolicyDocument"])) for p in role["Properties"]["Policies"]]
+    """The reader's policies (enforce False) or the writer's (True), parameters resolved."""
+    stack = Stack.load(
+        INFRA_DIR / "member-role.yaml",
+        {
+            "HomeAccountId": "210987654321",
+            "ReaderHomeRoleArns": "arn:aws:iam::210987654321:role/ec2-warden-dev",
+            "WriterHomeRoleArns": "arn:aws:iam::210987654321:role/ec2-warden-prod",
+            "AllowEnforce": "true",
+        },
+        account="123456789012",
+    )
+    return stack.role_policies("WriterRole" if enforce else "ReaderRole")
 
 
 def principals() -> list[tuple[str, Mode, list[dict[str, Any]]]]:
@@ -37,8 +44,8 @@ def principals() -> list[tuple[str, Mode, list[dict[str, Any]]]]:
         (f"policy-{stage}", Mode(env["environment_variables"]["WARDEN_MODE"]), [stage_policy(stage)])
         for stage, env in sorted(chalice_config()["stages"].items())
     ]
-    out.append(("member-role AllowEnforce=false", Mode.NOTIFY, member_role_policies(enforce=False)))
-    out.append(("member-role AllowEnforce=true", Mode.ENFORCE, member_role_policies(enforce=True)))
+    out.append(("member-role reader", Mode.NOTIFY, member_role_policies(enforce=False)))
+    out.append(("member-role writer", Mode.ENFORCE, member_role_policies(enforce=True)))
     return out
 
 
@@ -156,11 +163,17 @@ parliament.override_config(str(Path(parliament.__file__).parent / "community_aud
 
 # Findings accepted, each with its reason and exactly what it may cover.
 # CREDENTIALS_EXPOSURE (MEDIUM) flags every policy that grants sts:AssumeRole. Assuming the member
-# role is how the fan-out worker reaches a member account; the grant names that one role
-# (role/ec2-warden-member), which trusts only ec2-warden-* roles of the home account
-# (infra/member-role.yaml). Any other credentials-returning action still fails the test.
+# role is how the fan-out worker reaches a member account; the grant names the one role its mode
+# needs (role/ec2-warden-member for enforce, role/ec2-warden-member-reader otherwise), which trusts
+# only the exact home role ARNs its stack names (infra/member-role.yaml). Any other
+# credentials-returning action still fails the test.
 ACCEPTED = {("CREDENTIALS_EXPOSURE", ("sts:assumerole",))}
 MEMBER_ROLE_RESOURCE = "arn:aws:iam::*:role/ec2-warden-member"
+MEMBER_ROLE_RESOURCES = (MEMBER_ROLE_RESOURCE, "arn:aws:iam::*:role/ec2-warden-member-reader")
+# UNKNOWN_CONDITION_FOR_ACTION on kms:ResourceAliases: parliament's catalogue predates that key,
+# which AWS documents for kms:Decrypt; the IAM simulator knows it and judges it
+# (test_iam_simulator.py, "kms:Decrypt another key"; it refuses a case with a key it ignores).
+ACCEPTED_DETAILS = {("UNKNOWN_CONDITION_FOR_ACTION", "Unknown condition kms:ResourceAliases for action kms:Decrypt")}
 
 
 def parliament_findings(policy: dict[str, Any]) -> list[str]:
@@ -173,6 +186,7 @@ def parliament_findings(policy: dict[str, Any]) -> list[str]:
         for f in found
         if f.severity not in ("LOW", "INFO", "MUTE")
         and (f.issue, tuple(sorted((f.location or {}).get("actions", ())))) not in ACCEPTED
+        and (f.issue, str(f.detail)) not in ACCEPTED_DETAILS
     ]
 
 
@@ -192,7 +206,8 @@ def test_parliament_sees_credentials_exposure_and_only_the_member_role_is_accept
 def test_assume_role_is_granted_on_the_member_role_alone(name: str, policy: dict[str, Any]) -> None:
     for stmt in policy["Statement"]:
         if grants(stmt, "sts:AssumeRole"):
-            assert as_list(stmt["Resource"]) == [MEMBER_ROLE_RESOURCE], stmt.get("Sid")
+            assert len(as_list(stmt["Resource"])) == 1, stmt.get("Sid")
+            assert as_list(stmt["Resource"])[0] in MEMBER_ROLE_RESOURCES, stmt.get("Sid")
 
 
 def test_parliament_flags_a_mismatched_policy() -> None:

@@ -130,7 +130,8 @@ def test_table_output_reads_as_a_summary(server):
     [
         ("cloudtrail-raw-run-instances-unauthorized-error.json", "ignored"),
         ("cloudtrail-raw-terminate-instances-logfile.json", "ignored"),
-        ("cloudtrail-raw-run-instances.json", "missing"),
+        # a record of another account than the server's: the replay says so and writes nothing
+        ("cloudtrail-raw-run-instances.json", "foreign"),
         ("ec2-instance-state-change-pending.json", "ignored"),
     ],
 )
@@ -140,6 +141,14 @@ def test_replay_of_published_raw_records(server, fixture, expect):
     report = json.loads(done.stdout)
     if expect == "ignored":
         assert report["ignored"] and report["api_calls"] == {}
+    elif expect == "foreign":
+        account = json.loads((SHARED_EVENTS / fixture).read_text())["recipientAccountId"]
+        assert report["ignored"] == (
+            f"the event is for account {account}, but this run's credentials act in account 123456789012: "
+            "refused, nothing written"
+        )
+        assert report["findings"] == [] and report["actions"] == []
+        assert all(op.split(":")[1].startswith(("Describe", "Get")) for op in report["api_calls"])
     else:
         assert report["census"]["missing"] == 2 and report["findings"] == []
 

@@ -66,7 +66,9 @@ def test_a_lab_vm_launched_into_the_production_vpc_is_flagged_on_run_instances(i
 
 
 def test_imdsv1_turned_back_on_for_a_production_box_is_flagged(invoke, monkeypatch):
-    # GIVEN a production box whose IMDSv1 was just allowed again
+    # GIVEN a production box whose IMDSv1 was just allowed again, in the fixtures' account (the
+    # resource's account decides: an event for another account than the credentials' is refused)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
     ec2, prod_vpc, subnet, group = _network("eu-west-1")
     box = _launch(ec2, subnet, group, "production", tokens="optional")
     monkeypatch.setenv("PRODUCTION_VPCS", prod_vpc)

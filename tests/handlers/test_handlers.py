@@ -44,7 +44,10 @@ def test_published_events_are_handled_or_ignored_with_a_reason(lambda_client, se
     report = lambda_client.lambda_.invoke(ENVELOPED[name], event).payload
     # THEN it either ran the pipeline or says why it did not; nothing was written for ids that do not exist
     assert report["errors"] == [] or all(e["where"] != "event" for e in report["errors"])
-    if report["ignored"]:
+    if report["ignored"] and "this run's credentials act in account" in report["ignored"]:
+        # a sample of another account than moto's: refused after reading, before any write
+        assert all(op.split(":")[1].startswith(("Describe", "Get")) for op in report["api_calls"])
+    elif report["ignored"]:
         assert report["api_calls"] == {}
     assert hub_count(securityhub) == 0
 

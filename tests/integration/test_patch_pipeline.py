@@ -2,6 +2,7 @@
 SSM calls moto lacks. Call counts are read from the report's api_calls; what was sent is read from
 the requests the product made (a botocore hook on its own SSM client), never from moto's records."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -167,8 +168,11 @@ def test_a_successful_patch_run_resolves_the_finding(ec2):
     invocation, command = moto_ssm.command_events(command_id, region=REGION)
     verify = run_event(invocation, settings(Mode.ENFORCE), recorder.clients(), LATER + timedelta(minutes=10))
     # THEN the instance is re-checked, the finding resolved, and nothing more is sent
-    assert verify.trigger == "ssm-invocation:Success"
-    assert verify.resolved == [f"ec2-warden/123456789012/{REGION}/patch-noncompliant/{iid}"]
+    assert verify.trigger == "ssm-invocation:Success", verify.ignored
+    assert verify.resolved == [f"ec2-warden/123456789012/{REGION}/patch-noncompliant/{iid}"], (
+        verify.ignored,
+        verify.errors,
+    )
     assert len(recorder.sent("SendCommand")) == 1
     # AND the command-level event that follows finds nothing left to do
     again = run_event(command, settings(Mode.ENFORCE), recorder.clients(), LATER + timedelta(minutes=11))
@@ -189,3 +193,22 @@ def test_a_failed_patch_run_raises_the_finding_with_the_command_id(ec2, level):
     if level == "command":
         assert verify.api_calls["ssm:ListCommandInvocations"] == 1
     assert len(recorder.sent("SendCommand")) == 1  # a verification never re-sends
+
+
+def test_a_forged_success_for_a_command_aws_never_ran_changes_nothing(ec2):
+    # GIVEN an open patch finding, after ec2-warden sent its patch command
+    recorder = Recorder()
+    _iid, report, command_id = sweep_and_patch(ec2, recorder)
+    (finding,) = report.findings
+    invocation, _ = moto_ssm.command_events(command_id, region=REGION)
+    # WHEN a Success event arrives for a command id SSM does not know (forged, or another's)
+    forged = json.loads(json.dumps(invocation).replace(command_id, "11111111-2222-3333-4444-555555555555"))
+    verify = run_event(forged, settings(Mode.ENFORCE), recorder.clients(), LATER + timedelta(minutes=10))
+    # THEN ListCommandInvocations was asked (SSM: InvalidCommandId), the event refused, nothing written
+    assert verify.ignored == (
+        "command 11111111-2222-3333-4444-555555555555 could not be confirmed (InvalidCommandId: Invalid command id.): "
+        "refused, nothing written"
+    )
+    assert verify.api_calls.get("ssm:ListCommandInvocations") == 1
+    assert (verify.findings, verify.resolved, verify.actions) == ([], [], [])
+    assert finding.id not in verify.resolved and len(recorder.sent("SendCommand")) == 1

@@ -17,6 +17,7 @@ from botocore.stub import Stubber
 from chalicelib.clients import AwsClients
 from chalicelib.model import Instance, PatchRun
 from chalicelib.scope import CommandEvent, Scope
+from chalicelib.snapshot.refusal import UnconfirmedEventError
 from chalicelib.snapshot.ssm import read_instance_information, read_patch_states, read_ssm_facets
 
 pytestmark = pytest.mark.disable_socket
@@ -225,7 +226,7 @@ def test_a_failed_command_lists_its_invocations_to_tell_which_instances_failed(s
     assert runs == {wanted[0]: PatchRun(CMD, "Success"), wanted[1]: PatchRun(CMD, "Failed")}
 
 
-@pytest.mark.parametrize(("status", "per_instance"), [("Success", False), ("TimedOut", True), ("Success", True)])
+@pytest.mark.parametrize(("status", "per_instance"), [("TimedOut", True), ("Failed", True)])
 def test_events_that_speak_for_their_instances_need_no_extra_call(ssm, status, per_instance):
     client, stub = ssm
     wanted = ids(2)
@@ -234,3 +235,61 @@ def test_events_that_speak_for_their_instances_need_no_extra_call(ssm, status, p
         command_scope(status, per_instance, wanted), AwsClients("us-east-1", clients={"ssm": client}), running(2), []
     )
     assert runs == {i: PatchRun(CMD, status) for i in wanted}
+
+
+def _invocations(statuses: dict[str, str]) -> dict:
+    # ListCommandInvocations response shape (SSM API reference): CommandInvocations[].{CommandId,
+    # InstanceId, DocumentName, Status, StatusDetails}
+    return {
+        "CommandInvocations": [
+            {
+                "CommandId": CMD,
+                "InstanceId": i,
+                "DocumentName": "AWS-RunPatchBaseline",
+                "Status": st,
+                "StatusDetails": st,
+            }
+            for i, st in statuses.items()
+        ]
+    }
+
+
+@pytest.mark.parametrize("per_instance", [True, False])
+def test_a_success_counts_only_once_list_command_invocations_confirms_it(ssm, per_instance):
+    client, stub = ssm
+    wanted = ids(2)
+    stub_managed(stub, wanted)
+    stub.add_response(
+        "list_command_invocations", _invocations(dict.fromkeys(wanted, "Success")), {"CommandId": CMD, "MaxResults": 50}
+    )
+    _, _, runs = read_ssm_facets(
+        command_scope("Success", per_instance, wanted), AwsClients("us-east-1", clients={"ssm": client}), running(2), []
+    )
+    stub.assert_no_pending_responses()
+    assert runs == {i: PatchRun(CMD, "Success") for i in wanted}
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ({0: "InProgress", 1: "Success"}, "{0} InProgress"),  # stale: the run is not over
+        ({1: "Success"}, "{0} no invocation"),  # forged: this instance was never part of the command
+        ({0: "Failed", 1: "Success"}, "{0} Failed"),
+    ],
+)
+def test_a_forged_or_stale_success_is_refused(ssm, said, expected):
+    client, stub = ssm
+    wanted = ids(2)
+    stub_managed(stub, wanted)
+    stub.add_response(
+        "list_command_invocations",
+        _invocations({wanted[k]: v for k, v in said.items()}),
+        {"CommandId": CMD, "MaxResults": 50},
+    )
+    with pytest.raises(UnconfirmedEventError) as refused:
+        read_ssm_facets(
+            command_scope("Success", True, wanted), AwsClients("us-east-1", clients={"ssm": client}), running(2), []
+        )
+    stub.assert_no_pending_responses()
+    assert expected.format(wanted[0]) in str(refused.value)
+    assert f"the event says command {CMD} succeeded" in str(refused.value)
