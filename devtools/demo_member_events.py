@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from . import events
-from .demo_fanout import HOME, MEMBER_ROLE, REGION, _member_session
+from .demo_fanout import HOME, MEMBER_ROLE, READER_ROLE, REGION, _member_session
 from .embedded_aws import patched_environ
 from .fleet import base_network, launch, make_group, tcp
 from .moto_sts import roles_must_exist
@@ -26,9 +26,9 @@ def member_events_story(ctx: DemoContext) -> None:
         ctx.slack_seen = len(ctx.sink.rendered())
     research = _member_session(ctx, RESEARCH)
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": HOME}, "Action": "*"}]}
-    research.client("iam", endpoint_url=ctx.endpoint).create_role(
-        RoleName=MEMBER_ROLE, AssumeRolePolicyDocument=json.dumps(trust)
-    )
+    iam = research.client("iam", endpoint_url=ctx.endpoint)
+    for name in (READER_ROLE, MEMBER_ROLE):  # what infra/member-role.yaml creates
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
     ec2 = research.client("ec2", endpoint_url=ctx.endpoint)
     network = base_network(ec2)
     group = make_group(ec2, network, "notebooks", [])
@@ -45,7 +45,7 @@ def member_events_story(ctx: DemoContext) -> None:
         report = ctx.handle("on_ec2_api_call", event)
         calls = report["api_calls"]
         ctx.say(
-            f"   judged in account {report['scope']['account']} with role {MEMBER_ROLE} "
+            f"   judged in account {report['scope']['account']} with role {READER_ROLE} "
             f"({calls.get('sts:AssumeRole', 0)} AssumeRole), {sum(calls.values())} AWS call(s) in all"
         )
         for finding in report["findings"]:

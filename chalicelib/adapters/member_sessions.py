@@ -40,7 +40,7 @@ class MemberSessions:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._home: AwsClients | None = None
-        self._members: dict[str, _Member] = {}
+        self._members: dict[tuple[str, str], _Member] = {}
         self._organization: tuple[datetime, frozenset[str]] | None = None
         self._home_account: str | None = None
 
@@ -81,9 +81,11 @@ class MemberSessions:
         with self._lock:
             self._bind(home)
             now = self._clock()
-            member = self._members.get(account)
+            # The reader for audit and notify, the writer for enforce (a notify deployment never
+            # holds write credentials in a member); keyed by role too, so the two never mix.
+            role = member_role_arn(account, settings.member_role_for_mode, partition)
+            member = self._members.get((account, role))
             if member is None or member.expires - now <= REFRESH_BEFORE:
-                role = member_role_arn(account, settings.member_role, partition)
                 credentials = assume_role(home.sts, role, SESSION_NAME, EVENT_SESSION_SECONDS)
                 expires = credentials.expiration or now + timedelta(seconds=EVENT_SESSION_SECONDS)
                 to_home = settings.findings_destination is FindingsDestination.HOME
@@ -96,7 +98,7 @@ class MemberSessions:
                     findings_account=home_account if to_home else None,
                     home=home,
                 )
-                member = self._members[account] = _Member(credentials, _aware(expires), built, {region: built})
+                member = self._members[(account, role)] = _Member(credentials, _aware(expires), built, {region: built})
             if region not in member.regional:
                 member.regional[region] = member.clients.for_region(region)
             return member.regional[region]

@@ -63,7 +63,12 @@ def run_routed(
             return _with_calls(_role_refused(route, settings, region, partition, exc), home, before)
         logger.info(
             "event judged in its own account",
-            extra={"event_id": scope.event_id, "account": route.member, "region": region, "role": settings.member_role},
+            extra={
+                "event_id": scope.event_id,
+                "account": route.member,
+                "region": region,
+                "role": settings.member_role_for_mode,
+            },
         )
     clients.set_deadline(budget)
     routing_calls = _with_calls(Report(settings.mode, "", None, None), home, before).api_calls
@@ -74,7 +79,7 @@ def run_routed(
 
 
 def _role_refused(route: Route, settings: Settings, region: str, partition: str, exc: Exception) -> Report:
-    role = member_role_arn(str(route.member), settings.member_role, partition)
+    role = member_role_arn(str(route.member), settings.member_role_for_mode, partition)
     error = ReadError(ASSUME_ROLE, f"cannot act in account {route.member} as {role}: {aws_error_message(exc)}")
     logger.error("event failed: member role refused", extra={"event_id": route.scope.event_id, "error": error.message})
     return _failed(route.scope, settings, region, error)

@@ -40,7 +40,7 @@ def test_the_demo_runs_every_story_and_exits_0():
         page = path.read_text(encoding="utf-8")
         assert "data-finding-id=" in page and "<script" not in page
     # a member account's forwarded event: judged in that account, its finding in that account's hub
-    assert "judged in account 333333333333 with role ec2-warden-member (1 AssumeRole)" in out
+    assert "judged in account 333333333333 with role ec2-warden-member-reader (1 AssumeRole)" in out
     assert re.search(
         r"Security Hub of account 333333333333 now holds [1-9]\d* finding\(s\) for the notebook, "
         r"under AwsAccountId \['333333333333'\]",

@@ -144,7 +144,7 @@ def test_a_missing_member_role_fails_that_event_alone(monkeypatch, organisation,
     (error,) = refused["errors"]
     assert error["where"] == "sts:AssumeRole"
     assert error["message"].startswith(
-        f"cannot act in account {MEMBER_C} as arn:aws:iam::{MEMBER_C}:role/ec2-warden-member: AccessDenied"
+        f"cannot act in account {MEMBER_C} as arn:aws:iam::{MEMBER_C}:role/ec2-warden-member-reader: AccessDenied"
     )
     assert refused["api_calls"] == {"sts:AssumeRole": 1} and refused["findings"] == []
     # AND the ActionErrors metric counts it
