@@ -72,7 +72,7 @@ def _cli(ctx: Any, *args: str) -> dict[str, Any]:
     from chalicelib.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    code = main([*args, "--endpoint-url", ctx.endpoint, "--region", REGION, "--format", "json"], out, err)
+    code = main([*args, "--endpoint-url", ctx.endpoint, "--region", REGION, "--format", "json", "--yes"], out, err)
     if code != 0:
         raise RuntimeError(f"the CLI failed ({code}): {err.getvalue().strip()}")
     report: dict[str, Any] = json.loads(out.getvalue())
