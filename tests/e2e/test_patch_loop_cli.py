@@ -32,7 +32,17 @@ def test_sweep_patches_then_the_replayed_command_event_resolves(server, tmp_path
     moto_ssm.FLEET.register(web, region=REGION, patch=moto_ssm.PatchFacts(missing=9, security=4))
     # WHEN the user sweeps in enforce mode
     done = cli(
-        "sweep", "--endpoint-url", server, "--region", REGION, "--mode", "enforce", "--yes", "--format", "json", env=PATCH_ONLY
+        "sweep",
+        "--endpoint-url",
+        server,
+        "--region",
+        REGION,
+        "--mode",
+        "enforce",
+        "--yes",
+        "--format",
+        "json",
+        env=PATCH_ONLY,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
