@@ -1,0 +1,39 @@
+"""`ec2-warden lab`: the seeded embedded AWS gives every check something to find."""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+import threading
+import time
+
+import pytest
+
+from chalicelib.checks import CHECKS
+from devtools.embedded_aws import free_port
+from devtools.lab import serve_lab
+from tests.e2e.conftest import clean_env, run_warden
+
+pytestmark = pytest.mark.network_local
+
+
+def test_the_lab_prints_one_export_line_and_every_check_finds_something(warden):
+    out, stop = io.StringIO(), threading.Event()
+    lab = threading.Thread(target=serve_lab, args=(free_port(), out, stop), daemon=True)
+    lab.start()
+    try:
+        for _ in range(600):
+            if "ec2-warden sweep" in out.getvalue():
+                break
+            time.sleep(0.1)
+        exports = [line for line in out.getvalue().splitlines() if line.startswith("export ")]
+        assert len(exports) == 1 and "ec2-warden sweep" in out.getvalue()
+        env = dict(pair.split("=", 1) for pair in shlex.split(exports[0])[1:])
+        done = run_warden(warden, "sweep", "--format", "json", env=clean_env(**env))
+        assert done.returncode == 0, done.stderr
+        found = {f["check"] for f in json.loads(done.stdout)["findings"]}
+        assert found == {c.value for c in CHECKS}
+    finally:
+        stop.set()
+        lab.join(timeout=30)
