@@ -49,9 +49,10 @@ def idle_story(ctx: Any) -> None:
     _show_idle(ctx, report, fleet.instances)
     ctx.say(f"   forgotten-lab-box is {_state(ec2, lab)}; tags: {_lifecycle_tags(ec2, lab)}")
     ctx.say(f"   protected-idle is {_state(ec2, guarded)}")
-    sprawl = report["sprawl"]
+    # The report's census is the fleet as the sweep found it, before its stop: ask again to see it after.
+    sprawl = _cli(ctx, "sweep", "--mode", "audit", "--checks", "idle", "--now", _iso(later))["sprawl"]
     ctx.say(
-        f"   census as this sweep found the fleet: {sprawl['running']} running, "
+        f"   census after the stop (an audit sweep): {sprawl['running']} running, "
         f"{sprawl['idle']} idle ({sprawl['idle_protected']} protected), "
         f"{sprawl['marked']} marked, {sprawl['stopped_by_warden']} stopped by ec2-warden, "
         f"{sprawl['not_enough_data']} with not enough data"

@@ -7,8 +7,8 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,13 +90,18 @@ def _dispatch(args: Any, io: Streams) -> int:
 
 
 def _run(args: Any, io: Streams) -> int:
+    with ExitStack() as stack:
+        stack.enter_context(_quiet_logs(args.verbose))
+        return _sweep_or_replay(args, io, stack)
+
+
+def _sweep_or_replay(args: Any, io: Streams, stack: ExitStack) -> int:
     from chalicelib.clients import AwsClients
     from chalicelib.pipeline import run
     from chalicelib.scope import sweep_scope
     from chalicelib.settings import load_settings, near_misses, parse_flag
     from chalicelib.trust import within_boundary
 
-    _quiet_logs(args.verbose)
     for warning in near_misses(os.environ):
         print(f"ec2-warden: warning: {warning}", file=io.err)
     overrides: dict[str, Any] = {"mode": Mode(args.mode) if args.mode else None, "region": args.region}
@@ -116,22 +121,21 @@ def _run(args: Any, io: Streams) -> int:
     clients = AwsClients(
         region, endpoint_url=args.endpoint_url, session=session, max_attempts=settings.aws_max_attempts
     )
-    with ExitStack() as stack:
-        out = _output(args.output, io.out, stack)  # a bad --output fails before anything is read or changed
-        if settings.mode is Mode.ENFORCE and not scope.ignored:
-            from chalicelib.cli.confirm import confirm_enforce
+    out = _output(args.output, io.out, stack)  # a bad --output fails before anything is read or changed
+    if settings.mode is Mode.ENFORCE and not scope.ignored:
+        from chalicelib.cli.confirm import confirm_enforce
 
-            confirm_enforce(clients, region, yes=args.yes, err=io.err, stdin=io.stdin)
-        report = run(scope, settings, clients, now, read_findings=args.read_findings)
-        options = OutputOptions(
-            color=args.output is None and _wants_color(io.out),
-            min_severity=Severity(args.min_severity) if args.min_severity else None,
-        )
-        print_report(report, args.format, out, options)
-        if args.read_findings and args.format == "table":
-            from chalicelib.cli.preview import write_preview
+        confirm_enforce(clients, region, yes=args.yes, err=io.err, stdin=io.stdin)
+    report = run(scope, settings, clients, now, read_findings=args.read_findings)
+    options = OutputOptions(
+        color=args.output is None and _wants_color(io.out),
+        min_severity=Severity(args.min_severity) if args.min_severity else None,
+    )
+    print_report(report, args.format, out, options)
+    if args.read_findings and args.format == "table":
+        from chalicelib.cli.preview import write_preview
 
-            write_preview(report, out)
+        write_preview(report, out)
     return _exit_code(report, io.err)
 
 
@@ -144,16 +148,25 @@ def _exit_code(report: Report, err: TextIO) -> int:
     return 0
 
 
-def _quiet_logs(verbose: bool) -> None:
+@contextmanager
+def _quiet_logs(verbose: bool) -> Iterator[None]:
     """The pipeline's JSON log lines are the Lambda's; a person at a terminal reads the report. Every
-    error they carry is in the report (`errors`), so the CLI shows them only with --verbose."""
+    error they carry is in the report (`errors`), so the CLI shows them only with --verbose. The level
+    is restored afterwards: main() also runs in-process (tests, the demo)."""
     from chalicelib.log import logger
 
+    before = logger.log_level
     if verbose:
         logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO").upper())
-        return
-    logger.setLevel("CRITICAL")  # nothing in ec2-warden logs at CRITICAL
-    logging.getLogger().addHandler(logging.NullHandler())  # no "last resort" lines from libraries
+    else:
+        logger.setLevel("CRITICAL")  # nothing in ec2-warden logs at CRITICAL
+        root = logging.getLogger()
+        if not root.handlers:
+            root.addHandler(logging.NullHandler())  # no "last resort" lines from libraries
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 def _session(profile: str | None) -> Any:
