@@ -3,6 +3,7 @@ every check has something to find, kept running until Ctrl-C so that a user can 
 
 from __future__ import annotations
 
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
@@ -55,7 +56,17 @@ def seed_lab(endpoint: str) -> dict[str, str]:
     return {"PRODUCTION_SUBNETS": fleet.private_subnet}
 
 
+class PortInUse(OSError):
+    """The lab's port is taken (moto's server would wait forever for a socket it cannot bind)."""
+
+
 def serve_lab(port: int, out: TextIO, stop: threading.Event | None = None) -> int:
+    if port:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise PortInUse(f"port {port} on 127.0.0.1 is in use: pass --port N (0: any free port)") from None
     with moto_server(port or None) as endpoint:
         settings = seed_lab(endpoint)
         exports = {"AWS_ENDPOINT_URL": endpoint, **_keys(), "AWS_DEFAULT_REGION": REGION, **settings}

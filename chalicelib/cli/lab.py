@@ -14,4 +14,7 @@ def run_lab(port: int, out: TextIO) -> int:
         raise UsageError(
             f"lab needs the development requirements (pip install -r requirements-dev.txt): {exc}"
         ) from None
-    return serve_lab(port, out)
+    try:
+        return serve_lab(port, out)
+    except OSError as exc:  # the port is taken
+        raise UsageError(str(exc)) from None

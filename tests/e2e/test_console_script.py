@@ -3,6 +3,7 @@ question, settings messages, the notify preview, and file errors. Against moto's
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -304,3 +305,30 @@ def test_no_credentials_is_one_line_exit_1_and_never_a_clean_looking_table(warde
     done = run_warden(warden, "sweep", env=env)
     assert done.returncode == 1 and one_line(done.stderr) and "Unable to locate credentials" in done.stderr
     assert "RUN DID NOT FINISH" in done.stdout and "findings:" not in done.stdout
+
+
+class Keyboard:
+    """A terminal's stdin with one typed answer."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        return self.answer + "\n"
+
+
+@pytest.mark.parametrize(("answer", "code"), [("yes", 0), ("no", 2), ("", 2)])
+def test_enforce_on_a_terminal_asks_and_only_yes_goes_ahead(server, monkeypatch, answer, code):
+    from chalicelib.cli import main
+
+    seed_exposure_fleet(client("ec2", server))
+    for key, value in clean_env(**EXPOSURE).items():
+        monkeypatch.setenv(key, value)
+    out, err = io.StringIO(), io.StringIO()
+    result = main(["sweep", "--endpoint-url", server, "--mode", "enforce"], out, err, Keyboard(answer))
+    assert result == code, err.getvalue()
+    assert "account 123456789012, region us-east-1" in err.getvalue()
+    assert bool(hub_findings(server)) is (code == 0)  # a refusal writes nothing

@@ -37,3 +37,13 @@ def test_the_lab_prints_one_export_line_and_every_check_finds_something(warden):
     finally:
         stop.set()
         lab.join(timeout=30)
+
+
+def test_a_taken_port_is_one_line_and_exit_2(warden):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = run_warden(warden, "lab", "--port", str(taken.getsockname()[1]), timeout=60)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "in use" in done.stderr
