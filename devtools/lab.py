@@ -70,12 +70,12 @@ def serve_lab(port: int, out: TextIO, stop: threading.Event | None = None) -> in
     with moto_server(port or None) as endpoint:
         settings = seed_lab(endpoint)
         exports = {"AWS_ENDPOINT_URL": endpoint, **_keys(), "AWS_DEFAULT_REGION": REGION, **settings}
-        out.write(f"ec2-warden lab: an embedded AWS at {endpoint} with a seeded fleet (Ctrl-C stops it)\n")
-        out.write("In another shell:\n")
-        out.write("export " + " ".join(f"{k}={v}" for k, v in exports.items()) + "\n")
-        out.write("ec2-warden sweep\n")
-        out.flush()
-        try:
+        try:  # from the first line printed on: a Ctrl-C as soon as the user has read it is a clean stop
+            out.write(f"ec2-warden lab: an embedded AWS at {endpoint} with a seeded fleet (Ctrl-C stops it)\n")
+            out.write("In another shell:\n")
+            out.write("export " + " ".join(f"{k}={v}" for k, v in exports.items()) + "\n")
+            out.write("ec2-warden sweep\n")
+            out.flush()
             (stop or threading.Event()).wait()
         except KeyboardInterrupt:
             out.write("\nec2-warden lab: stopped\n")

@@ -47,3 +47,27 @@ def test_a_taken_port_is_one_line_and_exit_2(warden):
         taken.listen()
         done = run_warden(warden, "lab", "--port", str(taken.getsockname()[1]), timeout=60)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "in use" in done.stderr
+
+
+def test_the_lab_runs_until_ctrl_c_and_then_exits_0(warden):
+    import signal
+    import subprocess
+
+    lab = subprocess.Popen(
+        [str(warden), "lab", "--port", "0"],
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a shell's & would ignore it
+    )
+    try:
+        while "ec2-warden sweep" not in (line := lab.stdout.readline()):
+            assert line, "the lab ended before it was ready"
+        assert lab.poll() is None  # still serving
+        lab.send_signal(signal.SIGINT)
+        out, err = lab.communicate(timeout=120)
+    finally:
+        if lab.poll() is None:
+            lab.kill()
+    assert lab.returncode == 0 and "stopped" in out, err

@@ -79,3 +79,15 @@ def test_an_unfinished_run_never_prints_a_findings_count():
     text = render_table(report.to_dict())
     assert "RUN DID NOT FINISH" in text and "findings" not in text
     assert text.count("Unable to locate credentials") == 1
+
+
+def test_an_unparsable_answer_is_an_aws_error_on_one_short_line():
+    from botocore.parsers import ResponseParserError
+
+    from chalicelib.clients import AWS_ERRORS, MAX_MESSAGE_CHARS, aws_error_message
+
+    exc = ResponseParserError("Unable to parse response, invalid XML received:\n" + "<html>\n" * 200)
+    assert isinstance(exc, AWS_ERRORS)
+    message = aws_error_message(exc)
+    assert "\n" not in message and len(message) <= MAX_MESSAGE_CHARS
+    assert message.startswith("the endpoint's answer is not an AWS response")
