@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit clean package checkov bench browser bench-events iamsim
+.PHONY: demo lab test lint unit clean package checkov bench browser bench-events iamsim
 
 # `chalice package` needs a region (only to name things) and pip-downloads requirements.txt.
 STAGE ?= prod
@@ -12,13 +12,19 @@ AWS_DEFAULT_REGION ?= us-east-1
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The project itself is installed too (editable): the `ec2-warden` command the e2e tests run.
+$(STAMP): requirements.txt requirements-cli.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m chalicelib demo
+
+# An embedded AWS with a seeded fleet, until Ctrl-C: point `ec2-warden sweep` at it from another shell.
+lab: $(STAMP)
+	$(PY) -m chalicelib lab
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -20,6 +20,7 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError, ResponseParserFactory
 from botocore.utils import parse_timestamp
 
 from .rules.timefmt import parse_iso_aware
@@ -32,15 +33,35 @@ class DeadlineExceeded(BotoCoreError):
     fmt = "time budget spent before {operation}; the rest of the run is reported, not attempted"
 
 
-AWS_ERRORS = (ClientError, BotoCoreError)
+# ResponseParserError is not a BotoCoreError: an endpoint that answers HTML or a cut-off body raises
+# it from inside any call, and it is as much an AWS failure as a refused connection.
+AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
+MAX_MESSAGE_CHARS = 300
 
 
 def aws_error_message(exc: Exception) -> str:
-    """ "Code: message" for a ClientError, the text otherwise. Never includes request credentials."""
+    """ "Code: message" for a ClientError, the text otherwise, on one line and at most 300 characters
+    (a parser error quotes the body it could not read). Never includes request credentials."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
-    return str(exc)
+        text = f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+    elif isinstance(exc, ResponseParserError):
+        text = "the endpoint's answer is not an AWS response (" + str(exc) + ")"
+    else:
+        text = str(exc)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 3] + "..."
+
+
+def profile_session(profile: str) -> botocore.session.Session:
+    """A session using a named AWS profile (the CLI's --profile); ProfileNotFound if there is none."""
+    session = _botocore_session()
+    if profile not in session.available_profiles:
+        from botocore.exceptions import ProfileNotFound
+
+        raise ProfileNotFound(profile=profile)
+    session.set_config_variable("profile", profile)
+    return session
 
 
 class ApiCallCounter:
@@ -93,8 +114,47 @@ def _botocore_session() -> botocore.session.Session:
         _LOADER.append(loader)
     else:
         session.register_component("data_loader", _LOADER[0])
-    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_parse_timestamp)
+    factory = _GuardedParserFactory()
+    factory.set_parser_defaults(timestamp_parser=_parse_timestamp)
+    session.register_component("response_parser_factory", factory)
     return session
+
+
+class _GuardedParser:
+    """botocore's parser for a protocol, whose surprises are ResponseParserErrors.
+
+    An endpoint that is not AWS (a proxy's HTML page, a captive portal) can send a body that parses
+    as XML but lacks what the operation's shape promises: botocore then raises a bare KeyError or
+    TypeError from deep inside. Every caller handles AWS_ERRORS; this makes those answers one."""
+
+    def __init__(self, parser: Any, protocol: str) -> None:
+        self._parser = parser
+        self._protocol = protocol
+
+    def parse(self, response: Any, shape: Any) -> Any:
+        try:
+            parsed = self._parser.parse(response, shape)
+        except ResponseParserError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ResponseParserError(f"Unable to parse response ({type(exc).__name__}: {exc})") from exc
+        # EC2 reads any XML as an empty answer ("no instances"); every answer EC2 gives names its request.
+        if (
+            self._protocol == "ec2"
+            and response.get("status_code") == 200
+            and isinstance(parsed, dict)
+            and not parsed.get("ResponseMetadata", {}).get("RequestId")
+        ):
+            raise ResponseParserError("Unable to parse response (an EC2 answer without a requestId)")
+        return parsed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+class _GuardedParserFactory(ResponseParserFactory):
+    def create_parser(self, protocol_name: str) -> Any:
+        return _GuardedParser(super().create_parser(protocol_name), protocol_name)
 
 
 def _parse_timestamp(value: Any) -> Any:

@@ -28,7 +28,9 @@ def run_event(event: Mapping[str, Any], settings: Settings, clients: AwsClients,
     return run(scope_from_event(event), settings, clients, now)
 
 
-def run(scope: Scope, settings: Settings, clients: AwsClients, now: datetime) -> Report:
+def run(scope: Scope, settings: Settings, clients: AwsClients, now: datetime, *, read_findings: bool = False) -> Report:
+    """`read_findings`: read ec2-warden's open Security Hub findings in audit mode too (the CLI's
+    preview: each finding's status and what notify would resolve; audit still writes nothing)."""
     region = scope.region or clients.region
     report = Report(
         mode=settings.mode,
@@ -45,19 +47,21 @@ def run(scope: Scope, settings: Settings, clients: AwsClients, now: datetime) ->
     clients = clients.for_region(region)
     calls_before = clients.counter.snapshot()
     try:
-        _run_stages(scope, settings, clients, now, report)
+        _run_stages(scope, settings, clients, now, report, read_findings)
     finally:
         report.api_calls = _delta(clients.counter.snapshot(), calls_before)
     return report
 
 
-def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: datetime, report: Report) -> None:
+def _run_stages(
+    scope: Scope, settings: Settings, clients: AwsClients, now: datetime, report: Report, read_findings: bool
+) -> None:
     try:
         snapshot = take_snapshot(
             scope,
             clients,
             now,
-            read_prior=settings.mode is not Mode.AUDIT,
+            read_prior=settings.mode is not Mode.AUDIT or read_findings,
             usage_days=settings.idle_lookback_days,
             settings=settings,
         )

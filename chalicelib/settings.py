@@ -6,6 +6,7 @@ invocation), so callers use `load_settings()` when they need the values."""
 
 from __future__ import annotations
 
+import difflib
 import enum
 import ipaddress
 import os
@@ -213,19 +214,27 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     `overrides` are field values that win over the environment (the CLI's flags)."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
+    problems: list[str] = []  # every bad setting, in one message: a user fixes them all at once
     for var, (name, parse) in _parsers().items():
         raw = env.get(var)
         if name == "region" and not raw:
             raw = env.get("AWS_DEFAULT_REGION")
         if raw is None or raw.strip() == "":
             continue
-        values[name] = parse(var, raw.strip())
+        try:
+            values[name] = parse(var, raw.strip())
+        except SettingsError as exc:
+            problems.append(str(exc))
     known = {f.name for f in fields(Settings)}
     for name, value in overrides.items():
         if name not in known:
             raise SettingsError(f"unknown setting {name!r}")
         if value is not None:
             values[name] = value
+    if problems:
+        raise SettingsError(
+            problems[0] if len(problems) == 1 else f"{len(problems)} bad settings: " + "; ".join(problems)
+        )
     settings = Settings(**values)
     if set(settings.critical_ports) & set(settings.high_ports):
         both = sorted(set(settings.critical_ports) & set(settings.high_ports))
@@ -240,6 +249,45 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     _check_fanout(settings)
     _check_environment_map(settings)
     return settings
+
+
+def setting_names() -> tuple[str, ...]:
+    """Every environment variable ec2-warden reads as a setting."""
+    return (*_parsers(), "AWS_DEFAULT_REGION")
+
+
+def near_misses(environ: Mapping[str, str]) -> list[str]:
+    """Warnings for variables that are not settings but one edit away from one (IDLE_CPU_PERCNT):
+    a typo would otherwise leave the default in force without a word."""
+    names = setting_names()
+    warnings = []
+    for var in sorted(environ):
+        if var in names or not var.isupper():
+            continue
+        for candidate in difflib.get_close_matches(var, names, n=3, cutoff=0.8):
+            if _one_edit_apart(var, candidate):
+                warnings.append(f"{var} is not a setting and has no effect; did you mean {candidate}?")
+                break
+    return warnings
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """One insertion, deletion, substitution, or swap of two neighbours turns a into b."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def parse_flag(var: str, raw: str, flag: str) -> Any:
+    """A CLI flag that stands for a setting (--checks for WARDEN_CHECKS), validated as the setting is;
+    the message names the flag."""
+    return _parsers()[var][1](flag, raw.strip())
 
 
 def _check_fanout(settings: Settings) -> None:

@@ -48,6 +48,9 @@ class DemoContext:
     api_calls: Counter[str] = field(default_factory=Counter)
     sink: SlackSink | None = None
     slack_seen: int = 0
+    # Settings a story declares for the deployment from then on (the drift story's environment map):
+    # the later stories run with them, so a finding is never resolved by the demo changing a setting.
+    settings: dict[str, str] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
@@ -59,10 +62,10 @@ class DemoContext:
     def handle(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         report = self.invoke(function, event)
         self.api_calls.update(report.get("api_calls", {}))
-        self._show_slack()
+        self.show_slack()
         return report
 
-    def _show_slack(self) -> None:
+    def show_slack(self) -> None:
         if self.sink is None:
             return
         messages = self.sink.rendered()
@@ -89,6 +92,7 @@ def run_demo(out: TextIO) -> int:
         ctx.say(f"ec2-warden demo: embedded AWS (moto) at {endpoint}, region {REGION}, stage dev (mode notify)")
         for story in STORIES:
             story(ctx)
+            ctx.show_slack()  # the story's own messages (a CLI run posts too), under its own heading
         _security_hub_summary(ctx)
         _write_reports(ctx, REPORT_DIR)
         calls = ", ".join(f"{k} {v}" for k, v in sorted(ctx.api_calls.items()))
@@ -301,10 +305,11 @@ def _handlers() -> Iterator[Callable[[str, dict[str, Any]], dict[str, Any]]]:
         lambda_timeout(PROJECT_DIR, "dev"),
         Client(warden_app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client,
     ):
-        # The stage logs every decision at INFO (as it should in Lambda); the demo's reader wants the
-        # story, so the log handler shows warnings and errors only.
+        # The stage logs every decision at INFO, and every error as a JSON line (as it should in
+        # Lambda). The demo's reader wants the story: each error is in the handler's answer, which the
+        # stories print as a readable line (the fan-out's refused AssumeRole included).
         for handler in logging.getLogger("ec2-warden").handlers:
-            handler.setLevel(logging.WARNING)
+            handler.setLevel(logging.CRITICAL)
 
         def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
             return client.lambda_.invoke(function, event).payload

@@ -1,8 +1,9 @@
 """The demo's lab-to-production story: a lab VM launched into the production VPC, and a test box
 re-tagged to production without IMDSv2, each judged by the handler the moment CloudTrail records it.
 
-The environment map (PRODUCTION_VPCS, NON_PRODUCTION_VPCS) is set only while this story runs, so the
-other stories are judged without one."""
+The environment map (PRODUCTION_VPCS, NON_PRODUCTION_VPCS) is declared here and kept for the stories
+that follow (ctx.settings): a deployment's settings do not change between two sweeps, and a changed
+map would silently resolve this story's findings."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def drift_story(ctx: DemoContext) -> None:
     lab_subnet = ec2.create_subnet(VpcId=lab_vpc, CidrBlock="10.60.1.0/24")["Subnet"]["SubnetId"]
     payments = ec2.create_security_group(GroupName="payments-app", Description="payments", VpcId=prod_vpc)["GroupId"]
     lab_group = ec2.create_security_group(GroupName="lab", Description="lab", VpcId=lab_vpc)["GroupId"]
-    with patched_environ({"PRODUCTION_VPCS": prod_vpc, "NON_PRODUCTION_VPCS": lab_vpc}):
+    ctx.settings.update({"PRODUCTION_VPCS": prod_vpc, "NON_PRODUCTION_VPCS": lab_vpc})
+    with patched_environ(ctx.settings):
         ctx.say(f"environment map: PRODUCTION_VPCS={prod_vpc} (payments-prod), NON_PRODUCTION_VPCS={lab_vpc} (lab)")
 
         ctx.say("\n-- someone launches a lab VM into the production VPC; the RunInstances event reaches the handler")

@@ -47,7 +47,7 @@ def fanout_story(ctx: DemoContext) -> None:
     queue_url = ctx.client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]
     settings = {"FANOUT_QUEUE_URL": queue_url, "SWEEP_ACCOUNTS": f"{HOME},{PAYMENTS},{LEGACY}", "SWEEP_REGIONS": REGION}
     ctx.say(f"\n-- the hourly sweep, with FANOUT_QUEUE_URL and SWEEP_ACCOUNTS={settings['SWEEP_ACCOUNTS']}")
-    with patched_environ(settings), roles_must_exist():
+    with patched_environ({**ctx.settings, **settings}), roles_must_exist():
         report = ctx.handle("sweep", _scheduled_event())
         ctx.say(
             f"   {report['trigger']}: {report['accounts']} account(s) x {report['regions']} region(s) -> "

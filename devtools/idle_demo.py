@@ -49,9 +49,10 @@ def idle_story(ctx: Any) -> None:
     _show_idle(ctx, report, fleet.instances)
     ctx.say(f"   forgotten-lab-box is {_state(ec2, lab)}; tags: {_lifecycle_tags(ec2, lab)}")
     ctx.say(f"   protected-idle is {_state(ec2, guarded)}")
-    sprawl = report["sprawl"]
+    # The report's census is the fleet as the sweep found it, before its stop: ask again to see it after.
+    sprawl = _cli(ctx, "sweep", "--mode", "audit", "--checks", "idle", "--now", _iso(later))["sprawl"]
     ctx.say(
-        f"   census as this sweep found the fleet: {sprawl['running']} running, "
+        f"   census after the stop (an audit sweep): {sprawl['running']} running, "
         f"{sprawl['idle']} idle ({sprawl['idle_protected']} protected), "
         f"{sprawl['marked']} marked, {sprawl['stopped_by_warden']} stopped by ec2-warden, "
         f"{sprawl['not_enough_data']} with not enough data"
@@ -72,7 +73,7 @@ def _cli(ctx: Any, *args: str) -> dict[str, Any]:
     from chalicelib.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    code = main([*args, "--endpoint-url", ctx.endpoint, "--region", REGION, "--format", "json"], out, err)
+    code = main([*args, "--endpoint-url", ctx.endpoint, "--region", REGION, "--format", "json", "--yes"], out, err)
     if code != 0:
         raise RuntimeError(f"the CLI failed ({code}): {err.getvalue().strip()}")
     report: dict[str, Any] = json.loads(out.getvalue())

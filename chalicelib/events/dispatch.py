@@ -35,6 +35,7 @@ def run_routed(
     now: datetime,
     budget: float | None = None,
     sessions: MemberSessions = MEMBER_SESSIONS,
+    read_findings: bool = False,
 ) -> Report:
     """`home`: the function's own clients in its own region (STS and Organizations calls go there);
     `clients_in(region)`: its own clients in another region; `home_account`: its account when
@@ -72,7 +73,7 @@ def run_routed(
         )
     clients.set_deadline(budget)
     routing_calls = _with_calls(Report(settings.mode, "", None, None), home, before).api_calls
-    report = run(route.scope, settings, clients, now)
+    report = run(route.scope, settings, clients, now, read_findings=read_findings)
     for key, count in routing_calls.items():
         report.api_calls[key] = report.api_calls.get(key, 0) + count
     return report

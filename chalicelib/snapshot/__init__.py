@@ -151,6 +151,9 @@ def _refuse_a_foreign_event(scope: Scope, instances: list[Instance], clients: Aw
 
 def _caller_account(clients: AwsClients) -> str:
     try:
-        return str(clients.sts.get_caller_identity()["Account"])
+        account = clients.sts.get_caller_identity().get("Account")
     except AWS_ERRORS as exc:
         raise SnapshotError(f"could not tell which account this is: {_aws_message(exc)}") from exc
+    if not isinstance(account, str) or not account.isdigit():  # an answer that is not AWS's names none
+        raise SnapshotError("could not tell which account this is: GetCallerIdentity named no account")
+    return account

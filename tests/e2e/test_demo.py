@@ -47,3 +47,16 @@ def test_the_demo_runs_every_story_and_exits_0():
         out,
     )
     assert "ignored: account 999999999999 is not one this deployment serves (ALLOWED_ACCOUNTS) (0 AWS calls)" in out
+    # Each story's Slack messages are printed under its own heading: the idle story's enforce-mode
+    # digests never show up under the drift story (which runs the dev stage, notify mode).
+    drift = out[out.index("== Lab to production drift ==") : out.index("== Organisation-wide sweep")]
+    idle = out[out.index("== Zombie hunting") : out.index("== Lab to production drift ==")]
+    assert "enforce mode" not in drift and "enforce mode" in idle
+    # The census after the stop counts the instance ec2-warden just stopped.
+    assert "census after the stop (an audit sweep):" in idle and "1 stopped by ec2-warden" in idle
+    # The fan-out runs with the drift story's environment map: it resolves none of its findings.
+    fanout = out[out.index("== Organisation-wide sweep") :]
+    assert "now passes environment-drift" not in fanout
+    # The member account that refuses the role is a readable line, and nothing is logged as raw JSON.
+    assert "FAILED sts:AssumeRole: AccessDenied" in fanout
+    assert done.stderr == ""

@@ -29,7 +29,7 @@ def test_mark_then_stop_past_the_deadline_from_the_command_line(server):  # noqa
     later = now + timedelta(hours=73)
     fleet = seed_idle_fleet(ec2, client("cloudwatch", server), until=later + timedelta(hours=1))
     lab, guarded = fleet.instances["forgotten-lab-box"], fleet.instances["protected-idle"]
-    args = ("sweep", "--endpoint-url", server, "--mode", "enforce", "--format", "json")
+    args = ("sweep", "--endpoint-url", server, "--mode", "enforce", "--yes", "--format", "json")
     # WHEN swept now THEN the lab box gets its deadline
     first = cli(*args, "--now", _iso(now))
     assert first.returncode == 0, first.stderr

@@ -32,7 +32,17 @@ def test_sweep_patches_then_the_replayed_command_event_resolves(server, tmp_path
     moto_ssm.FLEET.register(web, region=REGION, patch=moto_ssm.PatchFacts(missing=9, security=4))
     # WHEN the user sweeps in enforce mode
     done = cli(
-        "sweep", "--endpoint-url", server, "--region", REGION, "--mode", "enforce", "--format", "json", env=PATCH_ONLY
+        "sweep",
+        "--endpoint-url",
+        server,
+        "--region",
+        REGION,
+        "--mode",
+        "enforce",
+        "--yes",
+        "--format",
+        "json",
+        env=PATCH_ONLY,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -45,7 +55,7 @@ def test_sweep_patches_then_the_replayed_command_event_resolves(server, tmp_path
     invocation, _ = moto_ssm.command_events(command.command_id, region=REGION)
     event_file = tmp_path / "invocation.json"
     event_file.write_text(json.dumps(invocation))
-    done = cli("replay", str(event_file), "--endpoint-url", server, "--mode", "enforce", "--format", "json",
+    done = cli("replay", str(event_file), "--endpoint-url", server, "--mode", "enforce", "--yes", "--format", "json",
                env=PATCH_ONLY)  # fmt: skip
     # THEN the instance is verified compliant and the finding resolved, with no second command
     assert done.returncode == 0, done.stderr

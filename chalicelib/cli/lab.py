@@ -1,0 +1,20 @@
+"""`ec2-warden lab`: the embedded AWS with a seeded fleet, until Ctrl-C (the fleet lives in devtools/lab.py)."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from chalicelib.cli.failures import UsageError
+
+
+def run_lab(port: int, out: TextIO) -> int:
+    try:
+        from devtools.lab import serve_lab  # moto: a development dependency, never deployed
+    except ImportError as exc:
+        raise UsageError(
+            f"lab needs the development requirements (pip install -r requirements-dev.txt): {exc}"
+        ) from None
+    try:
+        return serve_lab(port, out)
+    except OSError as exc:  # the port is taken
+        raise UsageError(str(exc)) from None
