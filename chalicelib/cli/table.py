@@ -91,8 +91,8 @@ def table_lines(
             f"  {f['severity']:<9} {f['check']:<18} {f['resource_id']:<20} {f['status']:<9} {f['title']}",
             SEVERITY_STYLE.get(f["severity"]),
         )
-        yield from ((f"  {'':<9} {'':<18} {line}", "dim") for line in evidence(f)[:MAX_EVIDENCE])
         yield from ((f"  {'':<9} {'':<18} {line}", None) for line in actor_lines(f.get("details") or {}))
+        yield from ((f"  {'':<9} {'':<18} {line}", "dim") for line in evidence(f)[:MAX_EVIDENCE])
     if data["resolved"]:
         yield (f"\nresolved: {len(data['resolved'])}", "bold green")
         yield from ((f"  {fid}", None) for fid in data["resolved"])
