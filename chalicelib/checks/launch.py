@@ -114,7 +114,7 @@ def hygiene_gaps(
 def _in_production(gap: Gap) -> Gap:
     if gap.rule in ("imdsv1-allowed", "unencrypted-volume"):
         return replace(gap, severity=Severity.HIGH)
-    return replace(gap, severity=_PRODUCTION_SEVERITY[gap.severity])
+    return replace(gap, severity=_PRODUCTION_SEVERITY.get(gap.severity, gap.severity))
 
 
 def public_address_gap(instance: Instance) -> Gap | None:

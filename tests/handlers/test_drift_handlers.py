@@ -18,7 +18,7 @@ HOME = "123456789012"  # moto's account: the function's own credentials
 @pytest.fixture
 def invoke(lambda_client, ssm_manages_every_instance):
     """The dev stage's handlers, with the stage's timeout (tests/handlers/conftest.py), on a fleet
-    SSM manages (the SSM part of the production baseline is told in tests/integration)."""
+    SSM manages (ssm-unmanaged is told in tests/integration)."""
     return lambda event: lambda_client.lambda_.invoke("on_ec2_api_call", event).payload
 
 
@@ -79,12 +79,13 @@ def test_imdsv1_turned_back_on_for_a_production_box_is_flagged(invoke, monkeypat
     )
     # WHEN the ModifyInstanceMetadataOptions event arrives
     report = invoke(json.loads(text.replace("i-0a1b2c3d4e5f60718", box)))
-    # THEN both checks speak: hygiene (IMDSv1 allowed) and drift (production below its baseline)
+    # THEN one finding says it: launch-hygiene, at the production baseline's HIGH (it sits where it should,
+    # so environment-drift has nothing to say)
     by_check = {f["check"]: f for f in report["findings"]}
-    assert by_check["launch-hygiene"]["severity"] == "MEDIUM"
-    assert by_check["environment-drift"]["severity"] == "HIGH"
-    assert by_check["environment-drift"]["details"]["gaps"][0]["rule"] == "production-baseline"
-    assert by_check["environment-drift"]["details"]["not_checked"] == []  # SSM was read: managed, Online
+    assert set(by_check) == {"launch-hygiene"}
+    assert by_check["launch-hygiene"]["severity"] == "HIGH"
+    assert by_check["launch-hygiene"]["title"].startswith("High: below the production baseline")
+    assert [g["rule"] for g in by_check["launch-hygiene"]["details"]["gaps"]] == ["imdsv1-allowed"]
 
 
 def test_a_bad_environment_map_fails_the_invocation_naming_the_variable(invoke, monkeypatch):
