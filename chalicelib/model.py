@@ -58,6 +58,8 @@ class ActionKind(enum.StrEnum):
     MARK_IDLE = "mark-idle"
     UNMARK_IDLE = "unmark-idle"
     STOP_IDLE = "stop-idle"
+    # One message per instance owner (Slack direct message, or email through SES): notify/owner.py
+    NOTIFY_OWNER = "notify-owner"
 
 
 # Which modes may carry out each kind of action. Everything else is printed, not done.
@@ -72,6 +74,7 @@ ACTION_MODES: Mapping[ActionKind, frozenset[Mode]] = MappingProxyType(
         ActionKind.MARK_IDLE: frozenset({Mode.ENFORCE}),
         ActionKind.UNMARK_IDLE: frozenset({Mode.ENFORCE}),
         ActionKind.STOP_IDLE: frozenset({Mode.ENFORCE}),
+        ActionKind.NOTIFY_OWNER: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
     }
 )
 
@@ -114,6 +117,7 @@ class Instance:
     volume_ids: tuple[str, ...] = ()  # EBS volumes attached (block device mappings)
     # EC2's free-text reason, e.g. "User initiated (2026-01-02 03:04:05 GMT)"; dates a stop.
     state_transition_reason: str = ""
+    tenancy: str = ""  # Placement.Tenancy: "default", "dedicated" or "host" ("" when not said)
 
     @property
     def name(self) -> str | None:
@@ -287,6 +291,8 @@ class VolumeInfo:
     encrypted: bool
     kms_key_id: str | None = None
     state: str = ""
+    size_gib: int = 0  # what the cost estimate prices (GB-month), with the volume type
+    volume_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -334,6 +340,39 @@ class Snapshot:
     # Managed prefix lists referenced by the groups of publicly addressed instances: id -> CIDRs.
     # None: not read; a list missing from a read mapping could not be read (snapshot/prefix_lists.py).
     prefix_lists: Mapping[str, tuple[str, ...]] | None = None
+    # Estimated on-demand monthly cost of the instances the cost estimate looked at (idle ones and
+    # those ec2-warden stopped), by instance id; None: not estimated (COST_ESTIMATES=off, audit of
+    # nothing). Filled after the checks (snapshot/costs.py), read by the digest and owner messages.
+    costs: Mapping[str, InstanceCost] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceCost:
+    """An on-demand list-price estimate of what one instance costs a month, in USD cents.
+
+    Whole cents, so that every total is the exact sum of the lines it adds (rules/cost.py). A part
+    whose price could not be read is None and named in `unpriced`; `monthly_cents` is then None:
+    a figure with a hole in it is left out rather than shown too low."""
+
+    instance_id: str
+    state: str
+    compute_cents: int | None  # instance hours; saved while it is stopped
+    storage_cents: int | None  # EBS volumes (type and size); paid while it is stopped too
+    public_ipv4_cents: int | None  # public IPv4 addresses (AWS charges each one by the hour)
+    elastic_ipv4_cents: int | None  # of which Elastic IPs: still charged while the instance is stopped
+    unpriced: tuple[str, ...] = ()  # "compute t3.micro", "volume gp3", "public IPv4": what had no price
+
+    @property
+    def monthly_cents(self) -> int | None:
+        parts = (self.compute_cents, self.storage_cents, self.public_ipv4_cents)
+        return None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+
+    @property
+    def still_paid_when_stopped_cents(self) -> int | None:
+        """What a stopped instance still costs: its volumes and its Elastic IPs."""
+        if self.storage_cents is None or self.elastic_ipv4_cents is None:
+            return None
+        return self.storage_cents + self.elastic_ipv4_cents
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,6 +490,8 @@ class Report:
     errors: list[ReadError] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
     sprawl: dict[str, Any] = field(default_factory=dict)  # idle/marked/stopped census (issue 3)
+    # Estimated monthly totals (rules/cost.py cost_totals); {} when COST_ESTIMATES=off.
+    cost: dict[str, Any] = field(default_factory=dict)
 
     @property
     def completed(self) -> bool:
@@ -487,6 +528,7 @@ class Report:
             "errors": [{"where": e.where, "message": e.message} for e in self.errors],
             "api_calls": dict(sorted(self.api_calls.items())),
             "sprawl": _jsonable(self.sprawl),
+            "cost": _jsonable(self.cost),
         }
 
     def finding_dicts(self) -> Iterator[dict[str, Any]]:

@@ -54,6 +54,9 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ActionKind.MARK_IDLE.value: ("ec2:CreateTags",),
         ActionKind.UNMARK_IDLE.value: ("ec2:DeleteTags",),
         ActionKind.STOP_IDLE.value: ("ec2:StopInstances", "ec2:CreateTags"),
+        # Owner messages: the Slack bot token is a SecureString under /ec2-warden/ (like the webhook
+        # URL, which carries the "owner unknown" fallback); email goes out through SES (OWNER_NOTIFY=email).
+        ActionKind.NOTIFY_OWNER.value: ("ssm:GetParameter", "kms:Decrypt", "ses:SendEmail"),
     }
 )
 
@@ -99,8 +102,15 @@ FANOUT_PERMISSIONS: tuple[str, ...] = (
     "sts:AssumeRole",
 )
 
+# Cost estimates (COST_ESTIMATES=on), in every mode: on-demand list prices from the Price List
+# API, asked with the function's own identity (snapshot/costs.py), so never in a member role.
+# GetProducts takes no resource ARN.
+COST_PERMISSIONS: tuple[str, ...] = ("pricing:GetProducts",)
+
 # What only the home account's functions need; a member role never carries these.
-HOME_ONLY_PERMISSIONS: frozenset[str] = frozenset(PLATFORM_PERMISSIONS) | frozenset(FANOUT_PERMISSIONS)
+HOME_ONLY_PERMISSIONS: frozenset[str] = (
+    frozenset(PLATFORM_PERMISSIONS) | frozenset(FANOUT_PERMISSIONS) | frozenset(COST_PERMISSIONS)
+)
 
 
 def kind_modes(kind: str) -> frozenset[Mode]:
@@ -121,7 +131,7 @@ def permissions_for_mode(mode: Mode) -> frozenset[str]:
 
 
 # Kinds carried out from the home account only, never with a member account's role: Slack posts.
-HOME_ONLY_KINDS: frozenset[str] = frozenset({ActionKind.NOTIFY_SLACK.value})
+HOME_ONLY_KINDS: frozenset[str] = frozenset({ActionKind.NOTIFY_SLACK.value, ActionKind.NOTIFY_OWNER.value})
 
 
 def member_permissions_for_mode(mode: Mode) -> frozenset[str]:

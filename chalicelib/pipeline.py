@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +17,12 @@ from .clients import AwsClients
 from .log import logger
 from .model import ActionKind, Mode, ReadError, Report
 from .plan import plan_actions
+from .planning_owner import with_owner_messages
+from .rules.cost import totals_of, with_idle_costs
 from .scope import Scope, scope_from_event
 from .settings import Settings
 from .snapshot import SnapshotError, take_snapshot
+from .snapshot.costs import read_cost_facet
 from .sprawl import sprawl_census
 
 
@@ -80,7 +84,14 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
                 )
             )
 
-    plan = plan_actions(results, snapshot, settings, now)
+    if settings.cost_estimates:  # after the checks: only idle and warden-stopped instances are priced
+        costs = read_cost_facet(snapshot, results, clients)
+        snapshot = replace(snapshot, costs=costs.costs)
+        results = with_idle_costs(results, costs.costs)
+        totals = totals_of(costs.costs)
+        report.cost = {**totals.to_report(), "price_errors": list(costs.errors)}
+
+    plan = with_owner_messages(plan_actions(results, snapshot, settings, now), snapshot, settings, now)
     for finding in plan.findings:
         logger.info(
             "finding",

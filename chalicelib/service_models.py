@@ -39,7 +39,9 @@ OPERATIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "StopInstances",
         ),
         "organizations": ("ListAccounts",),
+        "pricing": ("GetProducts",),
         "securityhub": ("BatchImportFindings", "BatchUpdateFindings", "GetFindings"),
+        "ses": ("SendEmail",),
         "sqs": ("SendMessageBatch",),
         "ssm": (
             "DescribeInstanceInformation",
