@@ -17,16 +17,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.error import URLError
 
-from chalicelib.apply.slack import (
-    _SILENT,
-    CONNECTION_RETRIES,
-    MAX_RETRY_AFTER,
-    RATE_LIMIT_RETRIES,
-    SERVER_ERROR_RETRIES,
-    TIMEOUT,
-    _retry_after,
-)
-
 REDACTED = "<slack-token>"
 NOT_FOUND = "users_not_found"
 
@@ -41,7 +31,7 @@ class SlackWebError(Exception):
 
 
 class SlackWebAdapter:
-    def __init__(self, token: str, base_url: str, *, timeout: int = TIMEOUT, client: Any = None) -> None:
+    def __init__(self, token: str, base_url: str, *, timeout: int | None = None, client: Any = None) -> None:
         self._token = token
         self._client = client if client is not None else _web_client(token, base_url, timeout)
         self._users: dict[str, str | None] = {}
@@ -99,9 +89,21 @@ def _error_code(exc: Exception) -> str | None:
     return str(code) if code else None
 
 
-def _web_client(token: str, base_url: str, timeout: int) -> Any:
-    # Imported here: slack-sdk's cost is paid only by runs that message owners.
+def _web_client(token: str, base_url: str, timeout: int | None) -> Any:
+    # Imported here: slack-sdk's cost is paid only by runs that message owners. The retry bounds,
+    # the Retry-After reading and the silenced logger are the webhook's (one definition); imported
+    # late because chalicelib.apply imports this module.
     from slack_sdk import WebClient
+
+    from chalicelib.apply.slack import (
+        _SILENT,
+        CONNECTION_RETRIES,
+        MAX_RETRY_AFTER,
+        RATE_LIMIT_RETRIES,
+        SERVER_ERROR_RETRIES,
+        TIMEOUT,
+        _retry_after,
+    )
     from slack_sdk.http_retry.builtin_handlers import (
         ConnectionErrorRetryHandler,
         RateLimitErrorRetryHandler,
@@ -118,7 +120,7 @@ def _web_client(token: str, base_url: str, timeout: int) -> Any:
     return WebClient(
         token=token,
         base_url=base_url,
-        timeout=timeout,
+        timeout=timeout or TIMEOUT,
         logger=_SILENT,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
