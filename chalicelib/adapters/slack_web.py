@@ -94,6 +94,11 @@ def _web_client(token: str, base_url: str, timeout: int | None) -> Any:
     # the Retry-After reading and the silenced logger are the webhook's (one definition); imported
     # late because chalicelib.apply imports this module.
     from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        RateLimitErrorRetryHandler,
+        ServerErrorRetryHandler,
+    )
 
     from chalicelib.apply.slack import (
         _SILENT,
@@ -103,11 +108,6 @@ def _web_client(token: str, base_url: str, timeout: int | None) -> Any:
         SERVER_ERROR_RETRIES,
         TIMEOUT,
         _retry_after,
-    )
-    from slack_sdk.http_retry.builtin_handlers import (
-        ConnectionErrorRetryHandler,
-        RateLimitErrorRetryHandler,
-        ServerErrorRetryHandler,
     )
 
     class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):

@@ -14,7 +14,7 @@ from moto.ses.models import ses_backends
 from chalicelib.model import ActionKind, Report
 from devtools.slack_sink import SlackSink, block_kit_violations, render_message
 from devtools.slack_web_sink import SlackWebSink, WebReply
-from tests.integration.slack_world import NOW, PARAMETER, REGION, World, run_pipeline, sweep
+from tests.integration.slack_world import NOW, REGION, World, run_pipeline, sweep
 
 pytestmark = pytest.mark.network_local
 TOKEN = "xoxb-000000000002-owner-bot-token"
