@@ -492,6 +492,9 @@ class Report:
     sprawl: dict[str, Any] = field(default_factory=dict)  # idle/marked/stopped census (issue 3)
     # Estimated monthly totals (rules/cost.py cost_totals); {} when COST_ESTIMATES=off.
     cost: dict[str, Any] = field(default_factory=dict)
+    # Exceptions seen in this run: active, ended, the findings they waived, invalid tags
+    # (planning_exceptions.Waivers.to_report); {} when the run saw none.
+    exceptions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def completed(self) -> bool:
@@ -529,6 +532,7 @@ class Report:
             "api_calls": dict(sorted(self.api_calls.items())),
             "sprawl": _jsonable(self.sprawl),
             "cost": _jsonable(self.cost),
+            "exceptions": _jsonable(self.exceptions),
         }
 
     def finding_dicts(self) -> Iterator[dict[str, Any]]:

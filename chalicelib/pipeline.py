@@ -17,8 +17,10 @@ from .clients import AwsClients
 from .log import logger
 from .model import ActionKind, Mode, ReadError, Report
 from .plan import plan_actions
+from .planning_exceptions import apply_exceptions, restrain_plan
 from .planning_owner import with_owner_messages
 from .rules.cost import totals_of, with_idle_costs
+from .rules.exceptions import read_tag_exceptions
 from .scope import Scope, scope_from_event
 from .settings import Settings
 from .snapshot import SnapshotError, take_snapshot
@@ -84,6 +86,13 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
                 )
             )
 
+    # Exceptions (warden:exception tags) before anything is planned or priced for a waived finding.
+    tags = read_tag_exceptions(snapshot.instances, settings.owner_tag, now, settings.exception_max_days)
+    results, snapshot, waivers = apply_exceptions(results, snapshot, tags.held, now, tags.invalid)
+    if waivers.held or waivers.invalid:
+        report.exceptions = waivers.to_report(now)
+        _log_exceptions(report.exceptions)
+
     if settings.cost_estimates:  # after the checks: only idle and warden-stopped instances are priced
         costs = read_cost_facet(snapshot, results, clients)
         snapshot = replace(snapshot, costs=costs.costs)
@@ -91,7 +100,8 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
         totals = totals_of(costs.costs)
         report.cost = {**totals.to_report(), "price_errors": list(costs.errors)}
 
-    plan = with_owner_messages(plan_actions(results, snapshot, settings, now), snapshot, settings, now)
+    plan = restrain_plan(plan_actions(results, snapshot, settings, now), waivers, snapshot)
+    plan = with_owner_messages(plan, snapshot, settings, now)
     for finding in plan.findings:
         logger.info(
             "finding",
@@ -126,6 +136,19 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
                 "applied": resolution.finding_id in report.resolved,
             },
         )
+
+
+def _log_exceptions(exceptions: dict[str, Any]) -> None:
+    """The audit trail: every exception the run saw, and what it did."""
+    for state in ("active", "ended"):
+        for e in exceptions[state]:
+            logger.info(f"exception {state}", extra={"exception": e})
+    for w in exceptions["waived"]:
+        logger.info("finding waived", extra=w)
+    for finding_id in exceptions["returning"]:
+        logger.info("exception ended: finding announced again", extra={"finding_id": finding_id})
+    for bad in exceptions["invalid"]:
+        logger.warning("invalid exception tag", extra=bad)
 
 
 def _census(instances: Any, missing: tuple[str, ...]) -> dict[str, int]:

@@ -130,6 +130,8 @@ class Settings:
     slack_api_url: str = SLACK_API_URL
     owner_email_sender: str | None = None
     cost_estimates: bool = True
+    # Exceptions (rules/exceptions.py): the longest an exception may run, from now.
+    exception_max_days: int = 90
 
     @property
     def sweeps_organization(self) -> bool:
@@ -206,6 +208,7 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "SLACK_API_URL": ("slack_api_url", _parse_api_url),
         "OWNER_EMAIL_SENDER": ("owner_email_sender", _parse_email),
         "COST_ESTIMATES": ("cost_estimates", _parse_on_off),
+        "EXCEPTION_MAX_DAYS": ("exception_max_days", _int_between(1, 365)),
     }
 
 
