@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from .cli_exceptions import ExceptionUsageError, add_exception_parser, run_exception_command
 from .clients import AwsClients
 from .model import Mode, Report
 from .pipeline import run
@@ -41,13 +42,15 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             from devtools.demo import run_demo  # only here: nothing deployed imports moto
 
             return run_demo(out=out)
+        if args.command == "exception":
+            return run_exception_command(args, load_settings(region=args.region), out)
         settings = load_settings(mode=Mode(args.mode) if args.mode else None, region=args.region)
         now = _parse_now(args.now)
         if args.command == "sweep":
             report = _sweep(settings, args.endpoint_url, now)
         else:
             report = _replay(Path(args.event), settings, args.endpoint_url, now)
-    except (SettingsError, EventError, UsageError) as exc:
+    except (SettingsError, EventError, UsageError, ExceptionUsageError) as exc:
         print(f"ec2-warden: {exc}", file=err)
         return 2
     _print(report, args.format, out)
@@ -178,4 +181,5 @@ def _parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", parents=[common], help="run a captured event through the Lambda's path")
     replay.add_argument("event", help="a JSON file: an EventBridge event or a CloudTrail record or log file")
     sub.add_parser("demo", help="run ec2-warden against an embedded AWS with a seeded fleet")
+    add_exception_parser(sub)
     return parser

@@ -107,9 +107,17 @@ FANOUT_PERMISSIONS: tuple[str, ...] = (
 # GetProducts takes no resource ARN.
 COST_PERMISSIONS: tuple[str, ...] = ("pricing:GetProducts",)
 
+# Approved exceptions (EXCEPTIONS_TABLE), in every mode: one Scan of the home account's
+# ec2-warden-<stage>-exceptions table (infra/state.yaml) with the function's own identity. Only
+# people write it, through the CLI with their own credentials: the functions never do.
+EXCEPTION_PERMISSIONS: tuple[str, ...] = ("dynamodb:Scan",)
+
 # What only the home account's functions need; a member role never carries these.
 HOME_ONLY_PERMISSIONS: frozenset[str] = (
-    frozenset(PLATFORM_PERMISSIONS) | frozenset(FANOUT_PERMISSIONS) | frozenset(COST_PERMISSIONS)
+    frozenset(PLATFORM_PERMISSIONS)
+    | frozenset(FANOUT_PERMISSIONS)
+    | frozenset(COST_PERMISSIONS)
+    | frozenset(EXCEPTION_PERMISSIONS)
 )
 
 

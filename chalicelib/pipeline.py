@@ -20,11 +20,11 @@ from .plan import plan_actions
 from .planning_exceptions import apply_exceptions, restrain_plan
 from .planning_owner import with_owner_messages
 from .rules.cost import totals_of, with_idle_costs
-from .rules.exceptions import read_tag_exceptions
 from .scope import Scope, scope_from_event
 from .settings import Settings
 from .snapshot import SnapshotError, take_snapshot
 from .snapshot.costs import read_cost_facet
+from .snapshot.exceptions import read_exception_facet
 from .sprawl import sprawl_census
 
 
@@ -86,9 +86,10 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
                 )
             )
 
-    # Exceptions (warden:exception tags) before anything is planned or priced for a waived finding.
-    tags = read_tag_exceptions(snapshot.instances, settings.owner_tag, now, settings.exception_max_days)
-    results, snapshot, waivers = apply_exceptions(results, snapshot, tags.held, now, tags.invalid)
+    # Exceptions (warden:exception tags, the approved table) before anything is planned or priced for a waived finding.
+    held = read_exception_facet(snapshot, settings, clients, now)
+    report.errors.extend(held.errors)
+    results, snapshot, waivers = apply_exceptions(results, snapshot, held.held, now, held.invalid)
     if waivers.held or waivers.invalid:
         report.exceptions = waivers.to_report(now)
         _log_exceptions(report.exceptions)

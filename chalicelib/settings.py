@@ -132,6 +132,7 @@ class Settings:
     cost_estimates: bool = True
     # Exceptions (rules/exceptions.py): the longest an exception may run, from now.
     exception_max_days: int = 90
+    exceptions_table: str | None = None  # the approved-exceptions table (infra/state.yaml); unset: tags only
 
     @property
     def sweeps_organization(self) -> bool:
@@ -209,6 +210,7 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "OWNER_EMAIL_SENDER": ("owner_email_sender", _parse_email),
         "COST_ESTIMATES": ("cost_estimates", _parse_on_off),
         "EXCEPTION_MAX_DAYS": ("exception_max_days", _int_between(1, 365)),
+        "EXCEPTIONS_TABLE": ("exceptions_table", _parse_table_name),
     }
 
 
