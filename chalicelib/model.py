@@ -60,6 +60,9 @@ class ActionKind(enum.StrEnum):
     STOP_IDLE = "stop-idle"
     # One message per instance owner (Slack direct message, or email through SES): notify/owner.py
     NOTIFY_OWNER = "notify-owner"
+    # Exceptions: Workflow.Status SUPPRESSED (with a Note) while one holds, NEW again when it ends.
+    SUPPRESS_FINDINGS = "suppress-findings"
+    REOPEN_FINDINGS = "reopen-findings"
 
 
 # Which modes may carry out each kind of action. Everything else is printed, not done.
@@ -75,6 +78,8 @@ ACTION_MODES: Mapping[ActionKind, frozenset[Mode]] = MappingProxyType(
         ActionKind.UNMARK_IDLE: frozenset({Mode.ENFORCE}),
         ActionKind.STOP_IDLE: frozenset({Mode.ENFORCE}),
         ActionKind.NOTIFY_OWNER: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
+        ActionKind.SUPPRESS_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
+        ActionKind.REOPEN_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
     }
 )
 

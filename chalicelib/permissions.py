@@ -57,6 +57,10 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         # Owner messages: the Slack bot token is a SecureString under /ec2-warden/ (like the webhook
         # URL, which carries the "owner unknown" fallback); email goes out through SES (OWNER_NOTIFY=email).
         ActionKind.NOTIFY_OWNER.value: ("ssm:GetParameter", "kms:Decrypt", "ses:SendEmail"),
+        # Exceptions: Workflow.Status SUPPRESSED with a Note while one holds, NEW when it ends; the
+        # policies' condition on BatchUpdateFindings admits RESOLVED, SUPPRESSED and NEW only.
+        ActionKind.SUPPRESS_FINDINGS.value: ("securityhub:BatchUpdateFindings",),
+        ActionKind.REOPEN_FINDINGS.value: ("securityhub:BatchUpdateFindings",),
     }
 )
 

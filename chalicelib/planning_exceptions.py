@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.idle_rules import LIFECYCLE_KEYS, STOPPED_BY, has_lifecycle_tags
@@ -37,6 +37,7 @@ class Waivers:
     held: tuple[WardenException, ...] = ()
     waived: Mapping[str, tuple[Finding, WardenException]] = field(default_factory=dict)  # finding id ->
     returning: tuple[str, ...] = ()  # finding ids whose exception ended since they were last posted
+    reopen: Mapping[str, WardenException] = field(default_factory=dict)  # returning and SUPPRESSED: -> NEW
     invalid: Mapping[str, str] = field(default_factory=dict)  # instance id -> why its tag is no exception
 
     def waived_instances(self, check: CheckName) -> set[str]:
@@ -79,24 +80,31 @@ def apply_exceptions(
 
     prior = snapshot.prior_findings
     returning: list[str] = []
+    reopen: dict[str, WardenException] = {}
     if prior:
         for finding in kept:
             old = prior.get(finding.id)
             if old is None:
                 continue
             ended = [e for e in held if not e.active(now) and _would_cover(e, finding)]
-            if any(_posted_before(old.updated_at, e.expires_at) for e in ended):
+            last = next((e for e in ended if _posted_before(old.updated_at, e.expires_at)), None)
+            if last is not None:
                 returning.append(finding.id)
+                if old.workflow_status == "SUPPRESSED":
+                    reopen[finding.id] = last
         if returning:
             gone = set(returning)
             snapshot = replace(snapshot, prior_findings={k: v for k, v in prior.items() if k not in gone})
-    return out, snapshot, Waivers(held, waived, tuple(sorted(returning)), dict(invalid or {}))
+    waivers = Waivers(
+        held=held, waived=waived, returning=tuple(sorted(returning)), reopen=reopen, invalid=dict(invalid or {})
+    )
+    return out, snapshot, waivers
 
 
 def restrain_plan(plan: Plan, waivers: Waivers, snapshot: Snapshot) -> Plan:
     """The plan without any stop, mark or patch of a waived instance, and with the idle marks of
     waived idle instances removed."""
-    if not waivers.waived:
+    if not waivers.waived and not waivers.reopen:
         return plan
     actions: list[Action] = []
     for action in plan.actions:
@@ -127,7 +135,52 @@ def restrain_plan(plan: Plan, waivers: Waivers, snapshot: Snapshot) -> Plan:
                 params={"keys": list(LIFECYCLE_KEYS), "why": dict.fromkeys(to_unmark, "under an exception")},
             )
         )
+    actions.extend(_workflow_actions(waivers, snapshot))
     return replace(plan, actions=tuple(actions))
+
+
+def note_of(exception: WardenException, *, ended: bool = False) -> str:
+    by = f"approved by {exception.approver}" if exception.approver else "owner-declared (warden:exception tag)"
+    until = exception.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    through = (exception.expires_at - timedelta(seconds=1)).strftime("%Y-%m-%d")
+    if ended:
+        return f"ec2-warden: the exception ended {until}; the finding is open again. It was: {exception.reason}"
+    return (
+        f"ec2-warden exception through {through} (ends {until}): {exception.reason} "
+        f"(asked by {exception.requester}, {by})"
+    )
+
+
+def _workflow_actions(waivers: Waivers, snapshot: Snapshot) -> list[Action]:
+    """SUPPRESSED (with the exception's note) for waived findings Security Hub holds open and not yet
+    suppressed; NEW for returning findings that were suppressed."""
+    prior = snapshot.prior_findings or {}
+    out: list[Action] = []
+    suppress = {
+        fid: note_of(e)
+        for fid, (_, e) in waivers.waived.items()
+        if fid in prior and prior[fid].workflow_status != "SUPPRESSED"
+    }
+    if suppress:
+        out.append(
+            Action(
+                ActionKind.SUPPRESS_FINDINGS,
+                tuple(sorted(suppress)),
+                f"suppress {len(suppress)} finding(s) under an exception",
+                params={"notes": dict(sorted(suppress.items()))},
+            )
+        )
+    if waivers.reopen:
+        notes = {fid: note_of(e, ended=True) for fid, e in sorted(waivers.reopen.items())}
+        out.append(
+            Action(
+                ActionKind.REOPEN_FINDINGS,
+                tuple(notes),
+                f"reopen {len(notes)} finding(s) whose exception ended",
+                params={"notes": notes},
+            )
+        )
+    return out
 
 
 def _would_cover(exception: WardenException, finding: Finding) -> bool:

@@ -20,6 +20,7 @@ from .owner import notify_owners
 from .securityhub import ImportResult, SecurityHubAdapter
 from .slack import SlackAdapter, SlackError, webhook_url
 from .ssm import carry_out_patch
+from .workflow import set_workflow
 
 
 def apply_plan(
@@ -207,4 +208,6 @@ _HANDLERS: dict[ActionKind, Handler] = {
     ActionKind.MARK_IDLE: mark_idle,
     ActionKind.UNMARK_IDLE: unmark_idle,
     ActionKind.STOP_IDLE: stop_idle,
+    ActionKind.SUPPRESS_FINDINGS: set_workflow,
+    ActionKind.REOPEN_FINDINGS: set_workflow,
 }

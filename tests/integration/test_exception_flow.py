@@ -31,6 +31,11 @@ def _sweep(clients, now):
     return run(sweep_scope(region=REGION), settings, clients, now)
 
 
+def _hub_finding(clients, finding_id):
+    pages = clients.securityhub.get_paginator("get_findings").paginate()
+    return next(f for page in pages for f in page["Findings"] if f["Id"] == finding_id)  # moto ignores filters
+
+
 def _idle_finding(report, instance_id):
     return next((f for f in report.findings if f.check is CheckName.IDLE and f.resource_id == instance_id), None)
 
@@ -56,6 +61,17 @@ def test_an_exception_holds_the_lifecycle_and_its_end_restarts_it_from_marking(c
         box in a.resource_ids for a in held.actions if a.kind in (ActionKind.MARK_IDLE, ActionKind.STOP_IDLE)
     )
     assert not ({STOP_AFTER, IDLE_SINCE} & set(_tags(ec2, box)))
+    # AND Security Hub keeps the finding, SUPPRESSED with a note naming the reason and the end date
+    suppress = next(a for a in held.actions if a.kind is ActionKind.SUPPRESS_FINDINGS)
+    assert suppress.done and suppress.resource_ids == (waived["finding_id"],)
+    stored = _hub_finding(clients, waived["finding_id"])
+    assert stored["Workflow"]["Status"] == "SUPPRESSED"
+    assert (
+        "test" in stored["Note"]["Text"]
+        and until in stored["Note"]["Text"]
+        and "owner-declared" in stored["Note"]["Text"]
+    )
+    assert not any(a.kind is ActionKind.SUPPRESS_FINDINGS for a in _sweep(clients, NOW + timedelta(hours=2)).actions)
     # WHEN the next sweep comes after the exception ended and after the old deadline
     after = _sweep(clients, PAST_DEADLINE)
     # THEN the box is marked afresh (a full grace from now), not stopped, and its finding is NEW again
@@ -64,6 +80,9 @@ def test_an_exception_holds_the_lifecycle_and_its_end_restarts_it_from_marking(c
     finding = _idle_finding(after, box)
     assert after.statuses[finding.id] is FindingStatus.NEW
     assert after.exceptions["returning"] == [finding.id] and after.exceptions["ended"][0]["target"] == box
+    reopen = next(a for a in after.actions if a.kind is ActionKind.REOPEN_FINDINGS)
+    assert reopen.done and _hub_finding(clients, finding.id)["Workflow"]["Status"] == "NEW"
+    assert "exception ended" in _hub_finding(clients, finding.id)["Note"]["Text"]
     # AND the sweep after that sees an ordinary open finding
     later = _sweep(clients, PAST_DEADLINE + timedelta(hours=1))
     assert later.statuses[finding.id] is not FindingStatus.NEW and later.exceptions["returning"] == []
