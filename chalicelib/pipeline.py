@@ -17,7 +17,7 @@ from .clients import AwsClients
 from .log import logger
 from .model import ActionKind, Mode, ReadError, Report
 from .plan import plan_actions
-from .planning_exceptions import apply_exceptions, restrain_plan
+from .planning_exceptions import apply_exceptions, exception_reminders, restrain_plan
 from .planning_owner import with_owner_messages
 from .rules.cost import totals_of, with_idle_costs
 from .scope import Scope, scope_from_event
@@ -102,7 +102,8 @@ def _run_stages(scope: Scope, settings: Settings, clients: AwsClients, now: date
         report.cost = {**totals.to_report(), "price_errors": list(costs.errors)}
 
     plan = restrain_plan(plan_actions(results, snapshot, settings, now), waivers, snapshot)
-    plan = with_owner_messages(plan, snapshot, settings, now)
+    reminders = exception_reminders(waivers.held, now, settings.sweep_interval) if snapshot.is_sweep else {}
+    plan = with_owner_messages(plan, snapshot, settings, now, reminders)
     for finding in plan.findings:
         logger.info(
             "finding",

@@ -183,6 +183,35 @@ def _workflow_actions(waivers: Waivers, snapshot: Snapshot) -> list[Action]:
     return out
 
 
+REMINDER_DAYS = (7, 1)  # an exception's owner is reminded this many days before it ends
+
+
+def exception_reminders(
+    held: Iterable[WardenException], now: datetime, interval: timedelta | None
+) -> dict[str, list[str]]:
+    """Instance id -> the reminder due in this sweep, once per threshold: a threshold is reminded by
+    the sweep that first passes it (the one within `interval` of it; with a cron schedule, any sweep
+    in the day after it)."""
+    window = interval if interval is not None else timedelta(days=1)
+    out: dict[str, list[str]] = {}
+    for e in held:
+        if e.is_group or not e.active(now):
+            continue
+        due = [
+            d
+            for d in REMINDER_DAYS
+            if e.expires_at - timedelta(days=d) <= now < e.expires_at - timedelta(days=d) + window
+        ]
+        if due:
+            days = min(due)
+            checks = "every check" if e.checks is None else ", ".join(sorted(e.checks))
+            through = (e.expires_at - timedelta(seconds=1)).strftime("%Y-%m-%d")
+            out.setdefault(e.target, []).append(
+                f"exception for {checks} ends after {through} (in {days} day(s)): renew it or fix what it covers"
+            )
+    return out
+
+
 def _would_cover(exception: WardenException, finding: Finding) -> bool:
     target_ok = finding.resource_id == exception.target or exception.is_group
     return target_ok and exception.may_waive(finding)

@@ -46,13 +46,26 @@ def owner_value(instance: Instance | None, tag: str) -> str:
     return (value or "").strip()
 
 
-def with_owner_messages(plan: Plan, snapshot: Snapshot, settings: Settings, now: datetime) -> Plan:
-    """The plan with its NOTIFY_OWNER actions added (none when OWNER_NOTIFY=off)."""
-    actions = plan_owner_messages(plan, snapshot, settings, now)
+def with_owner_messages(
+    plan: Plan,
+    snapshot: Snapshot,
+    settings: Settings,
+    now: datetime,
+    extra: Mapping[str, Sequence[str]] | None = None,
+) -> Plan:
+    """The plan with its NOTIFY_OWNER actions added (none when OWNER_NOTIFY=off). `extra`: more
+    changes by instance id (an exception's end coming near)."""
+    actions = plan_owner_messages(plan, snapshot, settings, now, extra)
     return replace(plan, actions=(*plan.actions, *actions)) if actions else plan
 
 
-def plan_owner_messages(plan: Plan, snapshot: Snapshot, settings: Settings, now: datetime) -> list[Action]:
+def plan_owner_messages(
+    plan: Plan,
+    snapshot: Snapshot,
+    settings: Settings,
+    now: datetime,
+    extra: Mapping[str, Sequence[str]] | None = None,
+) -> list[Action]:
     if settings.owner_notify is OwnerNotify.OFF:
         return []
     by_id = {i.id: i for i in snapshot.instances}
@@ -90,6 +103,10 @@ def plan_owner_messages(plan: Plan, snapshot: Snapshot, settings: Settings, now:
         due = stop_deadlines(snapshot.instances, now, DEADLINE_HORIZON)
         for deadline in reminders_due(due, now, DEADLINE_HORIZON, settings.sweep_interval):
             note(deadline.instance_id, "stop deadline within 24 hours")
+
+    for instance_id, notes in (extra or {}).items():
+        for what in notes:
+            note(instance_id, what)
 
     by_owner: dict[str, list[str]] = {}
     for instance_id in sorted(changes):

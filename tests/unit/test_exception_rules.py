@@ -194,3 +194,35 @@ def _plan_with_actions(f: Finding) -> Plan:
             Action(ActionKind.PATCH, ("i-1", "i-2"), "patch"),
         ),
     )
+
+
+# --- reminders -----------------------------------------------------------------------------------
+
+
+@given(start_minute=st.integers(0, 59), hours=st.sampled_from([1, 3, 6, 24]))
+def test_each_reminder_threshold_is_reminded_by_exactly_one_sweep(start_minute, hours):
+    from chalicelib.planning_exceptions import exception_reminders
+
+    e = exception(until=NOW + timedelta(days=9))
+    interval = timedelta(hours=hours)
+    sweep = NOW + timedelta(minutes=start_minute)
+    sent = []
+    while sweep < e.expires_at:
+        sent.extend(exception_reminders([e], sweep, interval).get("i-1", []))
+        sweep += interval
+    assert [s.split("(in ")[1].split(" day")[0] for s in sent] == ["7", "1"]
+    assert all("renew it" in s for s in sent)
+
+
+def test_a_reminder_reaches_the_owner_in_their_one_message():
+    from chalicelib.planning_exceptions import exception_reminders
+    from chalicelib.planning_owner import plan_owner_messages
+    from chalicelib.settings import OwnerNotify, Settings
+
+    e = exception(until=NOW + timedelta(days=1))
+    extra = exception_reminders([e, replace(e, target="sg-1")], NOW, timedelta(hours=1))
+    assert list(extra) == ["i-1"]
+    snap = snapshot([instance("i-1", tags={"Owner": "ana@example.com"})], [], prior={})
+    settings = Settings(owner_notify=OwnerNotify.SLACK)
+    [action] = plan_owner_messages(Plan((), {}, (), ()), snap, settings, NOW, extra)
+    assert action.params["owner"] == "ana@example.com" and "in 1 day(s)" in action.params["changes"]["i-1"][0]
