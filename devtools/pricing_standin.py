@@ -194,3 +194,19 @@ class PricingStandIn:
         if start + size < len(found):
             answer["NextToken"] = str(start + size)
         return 200, answer
+
+
+def demo_prices(region: str) -> list[dict[str, Any]]:
+    """A small list-price table for the demo's fleet (illustrative figures in the Price List's shape)."""
+    products = [ebs_product(region, "gp2", "0.1000000000"), ebs_product(region, "gp3", "0.0800000000")]
+    products.append(ipv4_product(region, "0.0050000000"))
+    for instance_type, linux, windows in (
+        ("t2.micro", "0.0116", "0.0162"),
+        ("t3.micro", "0.0104", "0.0196"),
+        ("t3.small", "0.0208", "0.0392"),
+        ("m5.large", "0.0960", "0.1880"),
+        ("m1.small", "0.0440", "0.0750"),
+    ):
+        products.append(ec2_product(region, instance_type, linux))
+        products.append(ec2_product(region, instance_type, windows, os="Windows"))
+    return products
