@@ -63,6 +63,11 @@ class ActionKind(enum.StrEnum):
     STOP_IDLE = "stop-idle"
     # RunInstances in enforce mode with TAG_LAUNCHED_BY=on: warden:launched-by on the new instances
     TAG_LAUNCHED_BY = "tag-launched-by"
+    # One message per instance owner (Slack direct message, or email through SES): notify/owner.py
+    NOTIFY_OWNER = "notify-owner"
+    # Exceptions: Workflow.Status SUPPRESSED (with a Note) while one holds, NEW again when it ends.
+    SUPPRESS_FINDINGS = "suppress-findings"
+    REOPEN_FINDINGS = "reopen-findings"
 
 
 # Which modes may carry out each kind of action. Everything else is printed, not done.
@@ -78,6 +83,9 @@ ACTION_MODES: Mapping[ActionKind, frozenset[Mode]] = MappingProxyType(
         ActionKind.UNMARK_IDLE: frozenset({Mode.ENFORCE}),
         ActionKind.STOP_IDLE: frozenset({Mode.ENFORCE}),
         ActionKind.TAG_LAUNCHED_BY: frozenset({Mode.ENFORCE}),
+        ActionKind.NOTIFY_OWNER: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
+        ActionKind.SUPPRESS_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
+        ActionKind.REOPEN_FINDINGS: frozenset({Mode.NOTIFY, Mode.ENFORCE}),
     }
 )
 
@@ -120,6 +128,7 @@ class Instance:
     volume_ids: tuple[str, ...] = ()  # EBS volumes attached (block device mappings)
     # EC2's free-text reason, e.g. "User initiated (2026-01-02 03:04:05 GMT)"; dates a stop.
     state_transition_reason: str = ""
+    tenancy: str = ""  # Placement.Tenancy: "default", "dedicated" or "host" ("" when not said)
 
     @property
     def name(self) -> str | None:
@@ -298,6 +307,8 @@ class VolumeInfo:
     encrypted: bool
     kms_key_id: str | None = None
     state: str = ""
+    size_gib: int = 0  # what the cost estimate prices (GB-month), with the volume type
+    volume_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -347,6 +358,39 @@ class Snapshot:
     prefix_lists: Mapping[str, tuple[str, ...]] | None = None
     # Who made the change that triggered the run (a CloudTrail event's scope); None otherwise.
     actor: Actor | None = None
+    # Estimated on-demand monthly cost of the instances the cost estimate looked at (idle ones and
+    # those ec2-warden stopped), by instance id; None: not estimated (COST_ESTIMATES=off, audit of
+    # nothing). Filled after the checks (snapshot/costs.py), read by the digest and owner messages.
+    costs: Mapping[str, InstanceCost] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceCost:
+    """An on-demand list-price estimate of what one instance costs a month, in USD cents.
+
+    Whole cents, so that every total is the exact sum of the lines it adds (rules/cost.py). A part
+    whose price could not be read is None and named in `unpriced`; `monthly_cents` is then None:
+    a figure with a hole in it is left out rather than shown too low."""
+
+    instance_id: str
+    state: str
+    compute_cents: int | None  # instance hours; saved while it is stopped
+    storage_cents: int | None  # EBS volumes (type and size); paid while it is stopped too
+    public_ipv4_cents: int | None  # public IPv4 addresses (AWS charges each one by the hour)
+    elastic_ipv4_cents: int | None  # of which Elastic IPs: still charged while the instance is stopped
+    unpriced: tuple[str, ...] = ()  # "compute t3.micro", "volume gp3", "public IPv4": what had no price
+
+    @property
+    def monthly_cents(self) -> int | None:
+        parts = (self.compute_cents, self.storage_cents, self.public_ipv4_cents)
+        return None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+
+    @property
+    def still_paid_when_stopped_cents(self) -> int | None:
+        """What a stopped instance still costs: its volumes and its Elastic IPs."""
+        if self.storage_cents is None or self.elastic_ipv4_cents is None:
+            return None
+        return self.storage_cents + self.elastic_ipv4_cents
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,6 +521,11 @@ class Report:
     BLOCKING_ERRORS: ClassVar[frozenset[str]] = frozenset(
         {"snapshot", "sts:AssumeRole", "sts:GetCallerIdentity", "organizations:ListAccounts"}
     )
+    # Estimated monthly totals (rules/cost.py cost_totals); {} when COST_ESTIMATES=off.
+    cost: dict[str, Any] = field(default_factory=dict)
+    # Exceptions seen in this run: active, ended, the findings they waived, invalid tags
+    # (planning_exceptions.Waivers.to_report); {} when the run saw none.
+    exceptions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def completed(self) -> bool:
@@ -513,6 +562,8 @@ class Report:
             "errors": [{"where": e.where, "message": e.message} for e in self.errors],
             "api_calls": dict(sorted(self.api_calls.items())),
             "sprawl": _jsonable(self.sprawl),
+            "cost": _jsonable(self.cost),
+            "exceptions": _jsonable(self.exceptions),
         }
 
     def finding_dicts(self) -> Iterator[dict[str, Any]]:

@@ -58,6 +58,13 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         # warden:launched-by on instances a RunInstances launched (TAG_LAUNCHED_BY=on), under the
         # same warden:* tag-key guard rail.
         ActionKind.TAG_LAUNCHED_BY.value: ("ec2:CreateTags",),
+        # Owner messages: the Slack bot token is a SecureString under /ec2-warden/ (like the webhook
+        # URL, which carries the "owner unknown" fallback); email goes out through SES (OWNER_NOTIFY=email).
+        ActionKind.NOTIFY_OWNER.value: ("ssm:GetParameter", "kms:Decrypt", "ses:SendEmail"),
+        # Exceptions: Workflow.Status SUPPRESSED with a Note while one holds, NEW when it ends; the
+        # policies' condition on BatchUpdateFindings admits RESOLVED, SUPPRESSED and NEW only.
+        ActionKind.SUPPRESS_FINDINGS.value: ("securityhub:BatchUpdateFindings",),
+        ActionKind.REOPEN_FINDINGS.value: ("securityhub:BatchUpdateFindings",),
     }
 )
 
@@ -103,8 +110,23 @@ FANOUT_PERMISSIONS: tuple[str, ...] = (
     "sts:AssumeRole",
 )
 
+# Cost estimates (COST_ESTIMATES=on), in every mode: on-demand list prices from the Price List
+# API, asked with the function's own identity (snapshot/costs.py), so never in a member role.
+# GetProducts takes no resource ARN.
+COST_PERMISSIONS: tuple[str, ...] = ("pricing:GetProducts",)
+
+# Approved exceptions (EXCEPTIONS_TABLE), in every mode: one Scan of the home account's
+# ec2-warden-<stage>-exceptions table (infra/state.yaml) with the function's own identity. Only
+# people write it, through the CLI with their own credentials: the functions never do.
+EXCEPTION_PERMISSIONS: tuple[str, ...] = ("dynamodb:Scan",)
+
 # What only the home account's functions need; a member role never carries these.
-HOME_ONLY_PERMISSIONS: frozenset[str] = frozenset(PLATFORM_PERMISSIONS) | frozenset(FANOUT_PERMISSIONS)
+HOME_ONLY_PERMISSIONS: frozenset[str] = (
+    frozenset(PLATFORM_PERMISSIONS)
+    | frozenset(FANOUT_PERMISSIONS)
+    | frozenset(COST_PERMISSIONS)
+    | frozenset(EXCEPTION_PERMISSIONS)
+)
 
 
 def kind_modes(kind: str) -> frozenset[Mode]:
@@ -125,7 +147,7 @@ def permissions_for_mode(mode: Mode) -> frozenset[str]:
 
 
 # Kinds carried out from the home account only, never with a member account's role: Slack posts.
-HOME_ONLY_KINDS: frozenset[str] = frozenset({ActionKind.NOTIFY_SLACK.value})
+HOME_ONLY_KINDS: frozenset[str] = frozenset({ActionKind.NOTIFY_SLACK.value, ActionKind.NOTIFY_OWNER.value})
 
 
 def member_permissions_for_mode(mode: Mode) -> frozenset[str]:

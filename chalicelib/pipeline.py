@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +17,15 @@ from .clients import AwsClients
 from .log import logger
 from .model import ActionKind, Mode, ReadError, Report
 from .plan import plan_actions
+from .planning_exceptions import apply_exceptions, exception_reminders, restrain_plan
+from .planning_owner import with_owner_messages
 from .report.facts import audit_facts
+from .rules.cost import totals_of, with_idle_costs
 from .scope import Scope, scope_from_event
 from .settings import Settings
 from .snapshot import RefusedEventError, SnapshotError, take_snapshot
+from .snapshot.costs import read_cost_facet
+from .snapshot.exceptions import read_exception_facet
 from .sprawl import sprawl_census
 
 
@@ -89,7 +95,24 @@ def _run_stages(
                 )
             )
 
-    plan = plan_actions(results, snapshot, settings, now)
+    # Exceptions (warden:exception tags, the approved table) before anything is planned or priced for a waived finding.
+    held = read_exception_facet(snapshot, settings, clients, now)
+    report.errors.extend(held.errors)
+    results, snapshot, waivers = apply_exceptions(results, snapshot, held.held, now, held.invalid)
+    if waivers.held or waivers.invalid:
+        report.exceptions = waivers.to_report(now)
+        _log_exceptions(report.exceptions)
+
+    if settings.cost_estimates:  # after the checks: only idle and warden-stopped instances are priced
+        costs = read_cost_facet(snapshot, results, clients)
+        snapshot = replace(snapshot, costs=costs.costs)
+        results = with_idle_costs(results, costs.costs)
+        totals = totals_of(costs.costs)
+        report.cost = {**totals.to_report(), "price_errors": list(costs.errors)}
+
+    plan = restrain_plan(plan_actions(results, snapshot, settings, now), waivers, snapshot)
+    reminders = exception_reminders(waivers.held, now, settings.sweep_interval) if snapshot.is_sweep else {}
+    plan = with_owner_messages(plan, snapshot, settings, now, reminders)
     for finding in plan.findings:
         logger.info(
             "finding",
@@ -125,6 +148,19 @@ def _run_stages(
                 "applied": resolution.finding_id in report.resolved,
             },
         )
+
+
+def _log_exceptions(exceptions: dict[str, Any]) -> None:
+    """The audit trail: every exception the run saw, and what it did."""
+    for state in ("active", "ended"):
+        for e in exceptions[state]:
+            logger.info(f"exception {state}", extra={"exception": e})
+    for w in exceptions["waived"]:
+        logger.info("finding waived", extra=w)
+    for finding_id in exceptions["returning"]:
+        logger.info("exception ended: finding announced again", extra={"finding_id": finding_id})
+    for bad in exceptions["invalid"]:
+        logger.warning("invalid exception tag", extra=bad)
 
 
 def _census(instances: Any, missing: tuple[str, ...]) -> dict[str, int]:

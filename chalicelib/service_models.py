@@ -25,7 +25,7 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 OPERATIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "cloudwatch": ("GetMetricData",),
-        "dynamodb": ("DeleteItem", "PutItem"),
+        "dynamodb": ("DeleteItem", "PutItem", "Scan"),
         "ec2": (
             "CreateTags",
             "DeleteTags",
@@ -39,7 +39,9 @@ OPERATIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "StopInstances",
         ),
         "organizations": ("ListAccounts",),
+        "pricing": ("GetProducts",),
         "securityhub": ("BatchImportFindings", "BatchUpdateFindings", "GetFindings"),
+        "ses": ("SendEmail",),
         "sqs": ("SendMessageBatch",),
         "ssm": (
             "DescribeInstanceInformation",

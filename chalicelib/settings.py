@@ -43,6 +43,16 @@ class FindingsDestination(enum.StrEnum):
     HOME = "home"
 
 
+class OwnerNotify(enum.StrEnum):
+    """How instance owners hear about their own instances (OWNER_NOTIFY)."""
+
+    OFF = "off"
+    SLACK = "slack"
+    EMAIL = "email"
+
+
+SLACK_API_URL = "https://slack.com/api/"  # Slack's Web API; SLACK_API_URL points elsewhere locally
+
 DEFAULT_PRODUCTION_ENVIRONMENTS = ("prod", "production")
 DEFAULT_NON_PRODUCTION_ENVIRONMENTS = ("lab", "dev", "test", "staging", "sandbox", "qa")
 
@@ -128,6 +138,20 @@ class Settings:
         """The member role this deployment assumes: only enforce needs (and may get) the writer."""
         return self.member_role if self.mode is Mode.ENFORCE else self.member_reader_role
 
+    # --- owner notifications and cost estimates (README "Owner messages and cost estimates")
+    owner_tag: str = "Owner"
+    owner_notify: OwnerNotify = OwnerNotify.OFF
+    # The Slack bot token is a secret, like the webhook URL: an SSM SecureString in the function's
+    # own region, or SLACK_BOT_TOKEN for local runs (never shown by repr).
+    slack_bot_token_parameter: str | None = None
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = SLACK_API_URL
+    owner_email_sender: str | None = None
+    cost_estimates: bool = True
+    # Exceptions (rules/exceptions.py): the longest an exception may run, from now.
+    exception_max_days: int = 90
+    exceptions_table: str | None = None  # the approved-exceptions table (infra/state.yaml); unset: tags only
+
     @property
     def sweeps_organization(self) -> bool:
         return self.sweep_accounts == (ORGANIZATION,)
@@ -205,6 +229,16 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "ESCALATE_UNUSUAL_ACTOR": ("escalate_unusual_actor", _parse_switch),
         "TAG_LAUNCHED_BY": ("tag_launched_by", _parse_switch),
         "EVENT_BATCH_SWEEP_ABOVE": ("event_batch_sweep_above", _int_between(1, 1_000_000)),
+        # --- owner notifications and cost estimates
+        "OWNER_TAG": ("owner_tag", _parse_tag_key),
+        "OWNER_NOTIFY": ("owner_notify", _parse_owner_notify),
+        "SLACK_BOT_TOKEN_PARAMETER": ("slack_bot_token_parameter", _parse_parameter_name),
+        "SLACK_BOT_TOKEN": ("slack_bot_token", _parse_bot_token),
+        "SLACK_API_URL": ("slack_api_url", _parse_api_url),
+        "OWNER_EMAIL_SENDER": ("owner_email_sender", _parse_email),
+        "COST_ESTIMATES": ("cost_estimates", _parse_on_off),
+        "EXCEPTION_MAX_DAYS": ("exception_max_days", _int_between(1, 365)),
+        "EXCEPTIONS_TABLE": ("exceptions_table", _parse_table_name),
     }
 
 
@@ -248,6 +282,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         )
     _check_fanout(settings)
     _check_environment_map(settings)
+    if settings.owner_notify is OwnerNotify.EMAIL and not settings.owner_email_sender:
+        raise SettingsError("OWNER_NOTIFY=email needs OWNER_EMAIL_SENDER (an address verified in SES)")
     return settings
 
 
@@ -624,6 +660,47 @@ def _parse_environments(var: str, raw: str) -> tuple[str, ...]:
     if not out:
         raise SettingsError(f"{var} is set but lists no environment")
     return tuple(dict.fromkeys(out))
+
+
+def _parse_owner_notify(var: str, raw: str) -> OwnerNotify:
+    try:
+        return OwnerNotify(raw.lower())
+    except ValueError:
+        raise SettingsError(f"{var}={raw!r}: use one of {', '.join(o.value for o in OwnerNotify)}") from None
+
+
+def _parse_bot_token(var: str, raw: str) -> str:
+    # A secret: the message names the variable and never repeats the value.
+    if not raw.startswith("xox") or any(c.isspace() for c in raw):
+        raise SettingsError(f"{var} is not a Slack token (xoxb-...; value not shown: it is a secret)")
+    return raw
+
+
+def _parse_api_url(var: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise SettingsError(f"{var}={raw!r} is not an http(s) URL (like {SLACK_API_URL})")
+    return raw if raw.endswith("/") else raw + "/"
+
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def is_email(text: str) -> bool:
+    return bool(_EMAIL.match(text.strip()))
+
+
+def _parse_email(var: str, raw: str) -> str:
+    if not is_email(raw):
+        raise SettingsError(f"{var}={raw!r} is not an email address")
+    return raw
+
+
+def _parse_on_off(var: str, raw: str) -> bool:
+    value = raw.lower()
+    if value not in ("on", "off"):
+        raise SettingsError(f"{var}={raw!r}: use on or off")
+    return value == "on"
 
 
 def _split(raw: str) -> list[str]:

@@ -28,6 +28,7 @@ from .embedded_aws import fake_credentials, moto_server, patched_environ
 from .fleet import SeededFleet, base_network, launch, make_group, tcp
 from .idle_demo import idle_story
 from .moto_dynamodb import create_lease_table
+from .pricing_standin import PricingStandIn, demo_prices
 from .slack_sink import SlackSink
 
 REGION = "us-east-1"
@@ -82,7 +83,8 @@ def run_demo(out: TextIO) -> int:
         fake_credentials(),
         moto_server() as endpoint,
         SlackSink() as sink,
-        _demo_environment(endpoint, sink.url),
+        PricingStandIn(demo_prices(REGION)) as prices,  # moto has no Price List API
+        _demo_environment(endpoint, sink.url, prices.url),
         _handlers() as invoke,
     ):
         ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
@@ -278,11 +280,12 @@ def _scheduled_event() -> dict[str, Any]:
 
 
 @contextmanager
-def _demo_environment(endpoint: str, slack_url: str) -> Iterator[None]:
+def _demo_environment(endpoint: str, slack_url: str, pricing_url: str) -> Iterator[None]:
     """boto3 honours AWS_ENDPOINT_URL, so the handlers reach the embedded AWS with no code change;
     the Slack webhook is the local sink; EMF metrics are not the demo reader's business."""
     values = {
         "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ENDPOINT_URL_PRICING": pricing_url,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "POWERTOOLS_LOG_LEVEL": "WARNING",

@@ -16,9 +16,11 @@ from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan,
 from ..settings import Settings
 from .ec2 import mark_idle, stop_idle, tag_launched_by, unmark_idle
 from .lease import new_holder, with_lease
+from .owner import notify_owners
 from .securityhub import ImportResult, SecurityHubAdapter
 from .slack import SlackAdapter, SlackError, webhook_url
 from .ssm import carry_out_patch
+from .workflow import set_workflow
 
 
 def apply_plan(
@@ -33,6 +35,7 @@ def apply_plan(
 ) -> list[ActionOutcome]:
     outcomes: list[ActionOutcome] = []
     slack: list[Action] = []
+    owners: list[Action] = []
     holder = new_holder()  # this run's name on the leases it takes (apply/lease.py)
     for action in plan.actions:
         if mode not in ACTION_MODES[action.kind]:
@@ -43,8 +46,17 @@ def apply_plan(
         if action.kind is ActionKind.NOTIFY_SLACK:
             slack.append(action)  # last, whatever the plan's order: messages say what the rest did
             continue
+        if action.kind is ActionKind.NOTIFY_OWNER:
+            owners.append(action)  # after the changes they report, before the digest that counts them
+            continue
         action = with_lease(action, settings, holder, clients.region)  # patch and stop-idle only
         outcomes.append(_carry_out(action, snapshot, clients, now))
+    if owners and settings is not None:
+        outcomes.extend(
+            notify_owners(
+                owners, plan, snapshot, clients, settings, mode, now, list(outcomes), _home_ssm(clients, settings)
+            )
+        )
     if slack:
         outcomes.extend(_notify_slack(slack, plan, snapshot, clients, settings, mode, now, outcomes, run_errors))
     return outcomes
@@ -197,4 +209,6 @@ _HANDLERS: dict[ActionKind, Handler] = {
     ActionKind.UNMARK_IDLE: unmark_idle,
     ActionKind.STOP_IDLE: stop_idle,
     ActionKind.TAG_LAUNCHED_BY: tag_launched_by,
+    ActionKind.SUPPRESS_FINDINGS: set_workflow,
+    ActionKind.REOPEN_FINDINGS: set_workflow,
 }

@@ -6,6 +6,7 @@ import argparse
 from typing import NoReturn
 
 from chalicelib import __version__
+from chalicelib.cli.exception_command import add_exception_parser
 from chalicelib.cli.failures import UsageError
 from chalicelib.cli.formats import FORMATS
 from chalicelib.model import Mode, Severity
@@ -73,6 +74,7 @@ def build_parser(prog: str = "ec2-warden") -> argparse.ArgumentParser:
     report.add_argument("--now", help="the time to report at (ISO 8601); default: now")
     report.add_argument("--verbose", action="store_true", help="also print the JSON log lines on stderr")
     sub.add_parser("demo", help="run ec2-warden against an embedded AWS with a seeded fleet")
+    add_exception_parser(sub)
     lab = sub.add_parser("lab", help="start an embedded AWS with a seeded fleet to sweep, until Ctrl-C")
     lab.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000; 0: any free port)")
     return parser

@@ -77,7 +77,7 @@ def _dispatch(args: Any, io: Streams) -> int:
         write_check_list(io.out)
         return 0
     if args.command is None:
-        raise UsageError("name a command: sweep, replay, demo or lab (see --help)")
+        raise UsageError("name a command: sweep, replay, report, exception, demo or lab (see --help)")
     if args.command == "demo":
         from devtools.demo import run_demo  # only here: nothing deployed imports moto
 
@@ -88,6 +88,11 @@ def _dispatch(args: Any, io: Streams) -> int:
         return run_lab(args.port, io.out)
     if args.command == "report":
         return _report(args, io)
+    if args.command == "exception":
+        from chalicelib.cli.exception_command import run_exception_command
+        from chalicelib.settings import load_settings
+
+        return run_exception_command(args, load_settings(region=args.region), io.out)
     return _run(args, io)
 
 

@@ -20,6 +20,7 @@ from ..model import (
     ReadError,
     Snapshot,
 )
+from ..rules.cost import totals_of
 from ..rules.environments import production_reason
 from ..settings import Settings
 from .digest import SweepDigest
@@ -138,6 +139,8 @@ def sweep_digest(
         actions=tuple(o for o in outcomes if o.kind is not ActionKind.NOTIFY_SLACK),
         errors=tuple(errors.values()),
         deadlines=stop_deadlines(snapshot.instances, now, DEADLINE_HORIZON),
+        cost=totals_of(snapshot.costs) if snapshot.costs is not None else None,
+        names={i.id: i.name for i in snapshot.instances if i.name and i.id in (snapshot.costs or {})},
     )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..model import ActionOutcome, Finding, Mode, ReadError, Resolution, Severity
+from ..rules.cost import CostTotals, cost_lines
 from .blocks import Block, context, escape, header, link, listing, listing_blocks, message, section
 from .facts import Deadline, securityhub_findings_url, utc_text
 from .messages import FindingNotice, finding_under_instance, instance_line
@@ -29,6 +30,8 @@ class SweepDigest:
     actions: tuple[ActionOutcome, ...] = ()  # what was done (Slack's own messages excluded)
     errors: tuple[ReadError, ...] = ()
     deadlines: tuple[Deadline, ...] = ()  # stops due in the next 24 hours
+    cost: CostTotals | None = None  # estimated monthly cost of idle and warden-stopped instances
+    names: Mapping[str, str] = field(default_factory=dict)  # instance id -> Name tag, for cost lines
 
 
 def digest_message(d: SweepDigest) -> dict[str, Any]:
@@ -50,6 +53,10 @@ def digest_message(d: SweepDigest) -> dict[str, Any]:
         lines = [deadline_line(x) for x in d.deadlines]
         title = f"*Stops due in the next 24 hours ({len(d.deadlines)})*"
         blocks.extend(listing_blocks(title, lines, max_items=MAX_LISTED))
+    if d.cost is not None and (d.cost.idle or d.cost.saved or d.cost.unpriced):
+        lines, totals = cost_lines(d.cost, d.names, MAX_LISTED)
+        title = "*Estimated cost* (on-demand list price; Savings Plans and reservations lower it)"
+        blocks.extend(listing_blocks(title, [f"• {escape(x)}" for x in lines] + [f"*{escape(t)}*" for t in totals]))
     if d.errors:
         lines = [f"• {escape(e.where)}: {escape(e.message)}" for e in d.errors]
         blocks.extend(listing_blocks(f"*Errors ({len(d.errors)})*", lines, max_items=MAX_LISTED))

@@ -145,6 +145,7 @@ def _instance(raw: dict[str, Any], region: str, account: str) -> Instance:
             m["Ebs"]["VolumeId"] for m in raw.get("BlockDeviceMappings", []) if "VolumeId" in (m.get("Ebs") or {})
         ),
         state_transition_reason=raw.get("StateTransitionReason") or "",
+        tenancy=shared_text((raw.get("Placement") or {}).get("Tenancy", "")),
     )
 
 

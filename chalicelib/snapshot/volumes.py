@@ -33,6 +33,8 @@ def read_volumes(ec2: Any, volume_ids: Iterable[str], *, list_all: bool = False)
                     encrypted=bool(raw.get("Encrypted", False)),
                     kms_key_id=shared_text(raw.get("KmsKeyId")),
                     state=shared_text(raw.get("State", "")),
+                    size_gib=int(raw.get("Size") or 0),
+                    volume_type=shared_text(raw.get("VolumeType", "")),
                 )
                 volumes[volume.id] = volume
     return volumes

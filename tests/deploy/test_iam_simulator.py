@@ -153,12 +153,22 @@ def writer_cases() -> dict[str, tuple[Request, str]]:
                 expected,
             )
         add(Request(f"{label} SendCommand instance", who, docs, "ssm:SendCommand", instance, account), ALLOWED)
-        # BatchUpdateFindings: Workflow.Status RESOLVED (and a note), nothing else.
+        # BatchUpdateFindings: Workflow.Status RESOLVED, SUPPRESSED or NEW (and a note), nothing else.
         resolved = {"Workflow.Status": "RESOLVED"}
         add(update_findings(label, who, docs, account, resolved, "BUF Workflow.Status"), ALLOWED)
         note = resolved | {"Note.Text": "Resolved by ec2-warden", "Note.UpdatedBy": "ec2-warden"}
         add(update_findings(label, who, docs, account, note, "BUF Workflow.Status+Note"), ALLOWED)
-        add(update_findings(label, who, docs, account, {"Workflow.Status": "SUPPRESSED"}, "BUF SUPPRESSED"), IMPLICIT)
+        # Exceptions: SUPPRESSED while one holds, NEW when it ends, each with a Note; nothing else.
+        for status in ("SUPPRESSED", "NEW"):
+            waived = {"Workflow.Status": status, "Note.Text": "exception", "Note.UpdatedBy": "ec2-warden"}
+            add(update_findings(label, who, docs, account, waived, f"BUF {status}+Note"), ALLOWED)
+        add(update_findings(label, who, docs, account, {"Workflow.Status": "NOTIFIED"}, "BUF NOTIFIED"), IMPLICIT)
+        add(
+            update_findings(
+                label, who, docs, account, {"Workflow.Status": "SUPPRESSED", "Types": "x"}, "BUF SUPPRESSED+Types"
+            ),
+            EXPLICIT,
+        )
         for f in ANALYST_FIELDS:
             value = "LOW" if f == "Severity.Label" else "1"
             add(update_findings(label, who, docs, account, resolved | {f: value}, f"BUF Workflow.Status+{f}"), EXPLICIT)
