@@ -22,6 +22,7 @@ from typing import Any
 
 from chalicelib.idle_rules import LIFECYCLE_KEYS, STOPPED_BY, has_lifecycle_tags
 from chalicelib.model import Action, ActionKind, CheckName, CheckResult, Finding, Plan, Snapshot
+from chalicelib.rules import timefmt
 from chalicelib.rules.exceptions import WardenException, waiver_for
 
 # Which check's waiver holds back which action kinds.
@@ -141,8 +142,8 @@ def restrain_plan(plan: Plan, waivers: Waivers, snapshot: Snapshot) -> Plan:
 
 def note_of(exception: WardenException, *, ended: bool = False) -> str:
     by = f"approved by {exception.approver}" if exception.approver else "owner-declared (warden:exception tag)"
-    until = exception.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    through = (exception.expires_at - timedelta(seconds=1)).strftime("%Y-%m-%d")
+    until = timefmt.format_display(exception.expires_at)
+    through = timefmt.format_date(exception.expires_at - timedelta(seconds=1))
     if ended:
         return f"ec2-warden: the exception ended {until}; the finding is open again. It was: {exception.reason}"
     return (
@@ -205,7 +206,7 @@ def exception_reminders(
         if due:
             days = min(due)
             checks = "every check" if e.checks is None else ", ".join(sorted(e.checks))
-            through = (e.expires_at - timedelta(seconds=1)).strftime("%Y-%m-%d")
+            through = timefmt.format_date(e.expires_at - timedelta(seconds=1))
             out.setdefault(e.target, []).append(
                 f"exception for {checks} ends after {through} (in {days} day(s)): renew it or fix what it covers"
             )
@@ -218,15 +219,13 @@ def _would_cover(exception: WardenException, finding: Finding) -> bool:
 
 
 def _posted_before(updated_at: str, moment: datetime) -> bool:
-    try:
-        updated = datetime.fromisoformat(updated_at.replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
-        return True  # an unreadable date: treat as old, so the finding is announced rather than lost
-    return updated <= moment
+    updated = timefmt.parse_iso(updated_at)
+    # an unreadable date: treat as old, so the finding is announced rather than lost
+    return updated is None or updated <= moment
 
 
 def _iso(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timefmt.format_iso(when)
 
 
 def _exception_dict(e: WardenException, now: datetime) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from chalicelib.model import (
 )
 from chalicelib.notify.compose import DEADLINE_HORIZON
 from chalicelib.notify.facts import reminders_due, stop_deadlines
+from chalicelib.rules import tags
 from chalicelib.settings import OwnerNotify, Settings
 
 MESSAGE_OWNER = "owner"  # Action.message of ActionKind.NOTIFY_OWNER
@@ -93,7 +94,7 @@ def plan_owner_messages(
         if settings.mode not in ACTION_MODES[action.kind]:
             continue  # printed, not done: nothing changed for the owner
         if action.kind is ActionKind.MARK_IDLE:
-            stop_after = action.params.get("tags", {}).get("warden:stop-after", "")
+            stop_after = action.params.get("tags", {}).get(tags.STOP_AFTER, "")
             for instance_id in action.resource_ids:
                 note(instance_id, f"marked idle: will be stopped after {stop_after}")
         elif action.kind is ActionKind.STOP_IDLE:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.rules import timefmt
 from chalicelib.rules.exceptions import Source, WardenException
 
 ALL_CHECKS = "*"
@@ -40,7 +41,7 @@ class TableRead:
 
 
 def _time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timefmt.format_iso(value)
 
 
 def to_item(e: WardenException) -> dict[str, Any]:
@@ -69,7 +70,7 @@ def from_item(item: dict[str, Any]) -> WardenException:
         raise ValueError("no target or check")
     if not approver:
         raise ValueError("no approver")
-    expires = datetime.fromisoformat(text("expires_at").replace("Z", "+00:00"))
+    expires = timefmt.parse_iso_strict(text("expires_at"))
     created = text("created_at")
     return WardenException(
         target=target,
@@ -79,7 +80,7 @@ def from_item(item: dict[str, Any]) -> WardenException:
         expires_at=expires if expires.tzinfo else expires.replace(tzinfo=UTC),
         source=Source.APPROVED,
         approver=approver,
-        created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
+        created_at=timefmt.parse_iso_strict(created) if created else None,
     )
 
 

@@ -16,6 +16,7 @@ from chalicelib.adapters.exceptions_table import ALL_CHECKS, ExceptionExists, Ex
 from chalicelib.cli.failures import UsageError
 from chalicelib.clients import AWS_ERRORS, AwsClients, aws_error_message
 from chalicelib.model import CheckName
+from chalicelib.rules import timefmt
 from chalicelib.rules.exceptions import Source, WardenException
 from chalicelib.settings import Settings
 
@@ -89,7 +90,7 @@ def _exception(args: argparse.Namespace, settings: Settings, now: datetime) -> W
     if args.approver.strip().lower() == args.requester.strip().lower():
         raise ExceptionUsageError("the approver must not be the requester")
     try:
-        day = datetime.strptime(args.until, "%Y-%m-%d").replace(tzinfo=UTC)
+        day = timefmt.parse_day_strict(args.until)
     except ValueError:
         raise ExceptionUsageError(f"--until {args.until!r} is not a date YYYY-MM-DD") from None
     expires = day + timedelta(days=1)
@@ -116,8 +117,7 @@ def _exception(args: argparse.Namespace, settings: Settings, now: datetime) -> W
 def _now(text: str | None) -> datetime:
     if text is None:
         return datetime.now(UTC)
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return timefmt.parse_iso_strict(text)
 
 
 def _print(out: TextIO, state: str, e: WardenException, now: datetime) -> None:
@@ -125,7 +125,7 @@ def _print(out: TextIO, state: str, e: WardenException, now: datetime) -> None:
         "state": state,
         "target": e.target,
         "check": "all" if e.checks is None else ",".join(sorted(e.checks)),
-        "until": e.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "until": timefmt.format_iso(e.expires_at),
         "days_left": max(0, (e.expires_at - now).days),
         "reason": e.reason,
         "requester": e.requester,

@@ -54,7 +54,7 @@ def _template() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template("report.html.j2")
+    return env.get_or_select_template("report.html.j2")  # one name: the same as get_template
 
 
 def html_context(view: AuditView) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib import __version__
 from chalicelib.model import Report
 from chalicelib.notify.facts import ec2_console_url, securityhub_finding_url
 from chalicelib.rules import timefmt
-from chalicelib.version import __version__
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")
 

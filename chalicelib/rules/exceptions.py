@@ -22,11 +22,12 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from chalicelib.model import CheckName, Finding, Instance, Severity
+from chalicelib.rules import tags, timefmt
 
-EXCEPTION_TAG = "warden:exception"
+EXCEPTION_TAG = tags.EXCEPTION
 DEFAULT_MAX_DAYS = 90
 # Above this severity only an approved exception waives a finding.
 OWNER_MAX_SEVERITY = Severity.MEDIUM
@@ -111,7 +112,7 @@ def parse_exception_tag(
     if not _DATE.match(until):
         raise ExceptionTagError("until= must be a date YYYY-MM-DD")
     try:
-        day = datetime.strptime(until, "%Y-%m-%d").replace(tzinfo=UTC)
+        day = timefmt.parse_day_strict(until)
     except ValueError:
         raise ExceptionTagError(f"until={until} is not a calendar date") from None
     expires = day + timedelta(days=1)

@@ -9,6 +9,7 @@ Durable state lives on the instance, where its owner sees it:
     warden:patch-requested-at   when ec2-warden last asked SSM to patch it, and the command id
     warden:public-ok            any value: a production instance is meant to have a public address
     warden:launched-by          the principal whose RunInstances launched it (TAG_LAUNCHED_BY=on)
+    warden:exception            an owner's time-boxed exception: until=YYYY-MM-DD;reason=...[;checks=...]
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ PROTECT = PREFIX + "protect"
 PATCH_REQUESTED_AT = PREFIX + "patch-requested-at"
 PUBLIC_OK = PREFIX + "public-ok"
 LAUNCHED_BY = PREFIX + "launched-by"
+EXCEPTION = PREFIX + "exception"
 
 MARK_KEYS = (IDLE_SINCE, STOP_AFTER)
 LIFECYCLE_KEYS = (IDLE_SINCE, STOP_AFTER, STOPPED_BY)
-ALL_KEYS = (IDLE_SINCE, STOP_AFTER, STOPPED_BY, PROTECT, PATCH_REQUESTED_AT, PUBLIC_OK, LAUNCHED_BY)
+ALL_KEYS = (IDLE_SINCE, STOP_AFTER, STOPPED_BY, PROTECT, PATCH_REQUESTED_AT, PUBLIC_OK, LAUNCHED_BY, EXCEPTION)
 
 # Owner is not ours, but every reader of it (Slack, the census) reads it the same way.
 OWNER = "Owner"

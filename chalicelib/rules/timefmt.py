@@ -37,6 +37,11 @@ def parse_utc_pattern(text: str, pattern: str) -> datetime | None:
         return None
 
 
+def parse_day_strict(text: str) -> datetime:
+    """`2026-12-31` as that day's first moment in UTC; ValueError for anything else."""
+    return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+
+
 def as_utc(ts: datetime) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 

@@ -134,11 +134,18 @@ def writer_cases() -> dict[str, tuple[Request, str]]:
         # DeleteTags without keys deletes every tag, protect included.
         add(tag_request(*args, "ec2:DeleteTags", None, "DeleteTags every tag"), EXPLICIT)
         # The keys the product writes, and no other.
-        for key in ("warden:idle-since", "warden:stop-after", "warden:stopped-by", "warden:patch-requested-at"):
+        for key in (
+            "warden:idle-since",
+            "warden:stop-after",
+            "warden:stopped-by",
+            "warden:patch-requested-at",
+            "warden:launched-by",
+        ):
             add(tag_request(*args, "ec2:CreateTags", [key], f"CreateTags {key}"), ALLOWED)
         add(tag_request(*args, "ec2:DeleteTags", ["warden:stop-after"], "DeleteTags warden:stop-after"), ALLOWED)
         add(tag_request(*args, "ec2:CreateTags", ["Owner"], "CreateTags Owner"), IMPLICIT)
         add(tag_request(*args, "ec2:CreateTags", ["warden:public-ok"], "CreateTags warden:public-ok"), IMPLICIT)
+        add(tag_request(*args, "ec2:CreateTags", ["warden:exception"], "CreateTags warden:exception"), IMPLICIT)
         add(tag_request(*args, "ec2:DeleteTags", ["Owner"], "DeleteTags Owner"), IMPLICIT)
         # Stopping: only past a stop-after tag, never with protect.
         due = {"warden:stop-after": "2026-01-01T00:00:00Z"}
@@ -338,8 +345,9 @@ def test_the_simulator_refuses_what_the_old_policies_allowed() -> None:
 def test_the_tag_allow_list_is_exactly_the_keys_the_product_writes() -> None:
     from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, STOPPED_BY
     from chalicelib.patch_tag import PATCH_REQUESTED_TAG
+    from chalicelib.rules.tags import LAUNCHED_BY
 
-    written = {IDLE_SINCE, STOP_AFTER, STOPPED_BY, PATCH_REQUESTED_TAG}
+    written = {IDLE_SINCE, STOP_AFTER, STOPPED_BY, PATCH_REQUESTED_TAG, LAUNCHED_BY}
     for label, _, docs, _, _ in writers():
         (tagging,) = [s for d in docs for s in d["Statement"] if s.get("Sid") == "TagOnlyWardenKeys"]
         assert set(tagging["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]) == written, label

@@ -172,7 +172,7 @@ def test_every_redrive_alarm_tells_a_required_topic() -> None:
     template = load(INFRA_DIR / "queues.yaml")
     assert "Default" not in template["Parameters"]["AlarmTopicArn"]
     alarms = resources(template, "AWS::CloudWatch::Alarm")
-    assert set(alarms) == {"EventsDeadLetterAlarm", "FanoutRedriveAlarm"}
+    assert set(alarms) == {"EventsDeadLetterAlarm", "FanoutRedriveAlarm", "EventsRedriveAlarm"}
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopicArn"}] for a in alarms.values())
 
 

@@ -29,7 +29,9 @@ from chalicelib.clients import AwsClients
 from chalicelib.rules.cost import ComputeKey
 from devtools.pricing_standin import ebs_product, ec2_product, ipv4_product
 
-PUBLISHED = Path(__file__).resolve().parents[1] / "fixtures" / "published" / "pricing-get-products-ebs-piops.json"
+PUBLISHED = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "published" / "responses" / "pricing-get-products-ebs-piops.json"
+)
 T3 = ComputeKey("t3.micro", "Linux", "Shared")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tomllib
 from datetime import timedelta
 
+from chalicelib import __version__
 from chalicelib.asff import finding_to_asff, resolution_to_asff
 from chalicelib.model import CheckName, CheckResult, Finding, Mode, PriorFinding, Report, Resolution, Severity
 from chalicelib.report.charts import bar_chart, sprawl_chart
@@ -14,7 +15,6 @@ from chalicelib.report.from_securityhub import view_from_securityhub
 from chalicelib.report.html import html_context
 from chalicelib.report.view import severity_matrix, view_from_report
 from chalicelib.settings import Settings
-from chalicelib.version import __version__
 from tests.builders import ACCOUNT, NOW, REGION, instance, snapshot
 from tests.conftest import PROJECT_DIR
 
@@ -24,8 +24,11 @@ def _finding(check: CheckName, resource: str, severity: Severity = Severity.HIGH
 
 
 def test_the_version_shown_is_the_projects():
+    """The package's version is the one place it is written: pyproject.toml reads it from there."""
     project = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())
-    assert __version__ == project["project"]["version"]
+    assert "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "chalicelib.__version__"}
+    assert __version__ == "0.1.0"
 
 
 def test_facts_name_owners_of_flagged_instances_deadlines_patch_and_not_evaluated():
