@@ -55,10 +55,19 @@ def test_findings_with_the_same_gap_share_one_read_only_mapping(report):
         for f in report.findings
         if f.check is CheckName.LAUNCH_HYGIENE
         for g in f.details["gaps"]
-        if g["rule"] == "imdsv1-allowed" and g["instance_profile"] is None
+        if g["rule"] == "imdsv1-allowed" and g["instance_profile"] is None and g["severity"] == "MEDIUM"
     ]
     # THEN their gap is one object, equal to the dict it stands for, and nobody can change it for all
+    # (outside production: a production instance's gap is raised to HIGH, a shared object of its own)
     assert len(imds) > 1 and all(g is imds[0] for g in imds)
+    raised = [
+        g
+        for f in report.findings
+        if f.check is CheckName.LAUNCH_HYGIENE
+        for g in f.details["gaps"]
+        if g["rule"] == "imdsv1-allowed" and g["instance_profile"] is None and g["severity"] == "HIGH"
+    ]
+    assert all(g is raised[0] for g in raised)
     assert imds[0] == {
         "rule": "imdsv1-allowed",
         "severity": "MEDIUM",
