@@ -10,6 +10,7 @@ reads the trimmed service models of chalicelib/models/ (service_models.py)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -268,7 +269,7 @@ class AwsClients:
                 own = service in self._own_identity
                 session = _botocore_session() if own or self._session is None else self._session
                 kwargs: dict[str, Any] = {"config": self._config}
-                if self.endpoint_url:
+                if self.endpoint_url and not _service_endpoint_configured(service):
                     kwargs["endpoint_url"] = self.endpoint_url
                 client = self._attach(service, session.create_client(service, **kwargs))
             return client
@@ -318,3 +319,10 @@ class AwsClients:
         client.meta.events.register_first("before-send", within_budget)
         self._clients[service] = client
         return client
+
+
+def _service_endpoint_configured(service: str) -> bool:
+    """AWS_ENDPOINT_URL_<SERVICE> names this service's own endpoint (botocore's convention): more
+    specific than a generic --endpoint-url, so it wins (a local moto server has no Price List API;
+    the demo points pricing at a stand-in)."""
+    return bool(os.environ.get("AWS_ENDPOINT_URL_" + service.upper().replace("-", "_").replace(" ", "_")))
