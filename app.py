@@ -10,8 +10,8 @@ import os
 
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib.log import logger
-from chalicelib.scope import (
+from chalicelib.adapters.log import logger
+from chalicelib.events.scope import (
     CLOUDTRAIL_DETAIL_TYPE,
     COMMAND_STATUSES_HANDLED,
     EC2_CALLS,
@@ -21,7 +21,7 @@ from chalicelib.scope import (
     STATE_CHANGE_DETAIL_TYPE,
     STATES_HANDLED,
 )
-from chalicelib.tracing import tracing_enabled
+from chalicelib.runtime.tracing import tracing_enabled
 
 # configure_logs=False: Chalice would add a plain stdout handler to the "ec2-warden" logger, which is
 # also Powertools' logger, and every line would be printed twice.
@@ -74,7 +74,7 @@ def _direct(pattern: dict, name: str):
     name="on_ec2_api_call",
 )
 def on_ec2_api_call(event):
-    from chalicelib.entry import handle_event
+    from chalicelib.runtime.entry import handle_event
 
     return handle_event(event.to_dict(), event.context)
 
@@ -88,7 +88,7 @@ def on_ec2_api_call(event):
     name="on_instance_state_change",
 )
 def on_instance_state_change(event):
-    from chalicelib.entry import handle_event
+    from chalicelib.runtime.entry import handle_event
 
     return handle_event(event.to_dict(), event.context)
 
@@ -103,7 +103,7 @@ def on_instance_state_change(event):
     name="on_patch_command",
 )
 def on_patch_command(event):
-    from chalicelib.entry import handle_event
+    from chalicelib.runtime.entry import handle_event
 
     return handle_event(event.to_dict(), event.context)
 
@@ -112,17 +112,17 @@ def on_patch_command(event):
 def sweep(event):
     # Sweeps its own account and region, or, with FANOUT_QUEUE_URL set, sends one message per
     # account x region to the fan-out queue for sweep_worker.
-    from chalicelib.fanout_entry import handle_scheduled_sweep
+    from chalicelib.fanout.worker import handle_scheduled_sweep
 
     return handle_scheduled_sweep(event.to_dict(), event.context)
 
 
 # One message (account x region) per invocation: a failure stays that target's alone, and a
 # 1,000-instance sweep fits the 300 s timeout with room. Partial batch responses: see
-# chalicelib/fanout_entry.py and docs/DEPLOY.md (Chalice cannot set ReportBatchItemFailures).
+# chalicelib/fanout/worker.py and docs/DEPLOY.md (Chalice cannot set ReportBatchItemFailures).
 @app.on_sqs_message(queue=FANOUT_QUEUE_NAME, batch_size=1, maximum_concurrency=20, name="sweep_worker")
 def sweep_worker(event):
-    from chalicelib.fanout_entry import handle_sweep_messages
+    from chalicelib.fanout.worker import handle_sweep_messages
 
     return handle_sweep_messages([record.to_dict() for record in event], event.context)
 

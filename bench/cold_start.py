@@ -76,7 +76,7 @@ TRACER_ONLY = r"""
 import json, os, sys, time
 if os.environ["BENCH_AFTER_APP"] == "1":
     import app  # (tracing off) and what its first event imports
-    import chalicelib.entry
+    import chalicelib.runtime.entry
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "false"  # app.py was imported without it
 t0, c0 = time.perf_counter(), time.process_time()
 from aws_lambda_powertools import Tracer

@@ -6,7 +6,7 @@
 Burst: an Organization of ACCOUNTS member accounts (moto maps assumed-role credentials to the
 role's account), each with one instance behind one security group in each of REGIONS regions;
 EVENTS events (AuthorizeSecurityGroupIngress, RunInstances, state `running`, in turn) spread over
-every account x region, each handed to the Lambda entry point (chalicelib.entry.handle_event, as
+every account x region, each handed to the Lambda entry point (chalicelib.runtime.entry.handle_event, as
 on_ec2_api_call / on_instance_state_change call it) in one warm container with
 ALLOWED_ACCOUNTS=organization in notify mode. Reported: AWS calls per event, AssumeRole calls in
 all (goal: at most one per account per container), ListAccounts calls, and the handler thread's
@@ -107,8 +107,8 @@ def seed_box(session: Any, endpoint: str, region: str) -> tuple[str, str]:
 def burst(endpoint: str, accounts: int, regions: tuple[str, ...], events_count: int) -> dict[str, Any]:
     import boto3
 
-    from chalicelib import entry
     from chalicelib.adapters.member_sessions import MEMBER_SESSIONS
+    from chalicelib.runtime import entry
     from devtools import events
 
     org = boto3.client("organizations", region_name=HOME_REGION, endpoint_url=endpoint)
@@ -185,8 +185,8 @@ def burst(endpoint: str, accounts: int, regions: tuple[str, ...], events_count: 
 def sweep(endpoint: str, accounts: int, regions: tuple[str, ...]) -> dict[str, Any]:
     import boto3
 
-    from chalicelib import entry
-    from chalicelib.fanout_entry import handle_scheduled_sweep, handle_sweep_messages
+    from chalicelib.fanout.worker import handle_scheduled_sweep, handle_sweep_messages
+    from chalicelib.runtime import entry
 
     members = [f"{300000000000 + i:012d}" for i in range(accounts - 1)]
     for account in members:

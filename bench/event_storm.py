@@ -8,7 +8,7 @@ INSTANCES instances in 4 security groups; EVENTS events spread evenly over the a
 RunInstances naming a few of the instances each (every instance named once), 20 %
 AuthorizeSecurityGroupIngress on the groups. The same events, shuffled, are then handled:
 
-  one by one  chalicelib.entry.handle_event per event (what on_ec2_api_call runs)
+  one by one  chalicelib.runtime.entry.handle_event per event (what on_ec2_api_call runs)
   queued      chalicelib.events.batch_entry.handle_event_batch per BATCH records (on_event_batch)
 
 in a warm container each (audit mode: nothing written, so both see the same world). Reported: AWS
@@ -77,10 +77,10 @@ def storm(world: dict[str, dict[str, list[str]]], events_count: int) -> list[dic
 
 
 def _run(kind: str, stream: list[dict[str, Any]], batch: int) -> dict[str, Any]:
-    from chalicelib import entry
     from chalicelib.adapters.member_sessions import MEMBER_SESSIONS
-    from chalicelib.entry import handle_event
     from chalicelib.events.batch_entry import handle_event_batch
+    from chalicelib.runtime import entry
+    from chalicelib.runtime.entry import handle_event
 
     entry._CLIENTS.clear()
     MEMBER_SESSIONS.clear()

@@ -16,7 +16,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib.checks import run_checks
-from chalicelib.idle_rules import IDLE_SINCE, PROTECT, STOP_AFTER, STOPPED_BY, format_time
 from chalicelib.model import (
     DailyUsage,
     DayUsage,
@@ -28,8 +27,9 @@ from chalicelib.model import (
     Snapshot,
 )
 from chalicelib.plan import plan_actions
+from chalicelib.report.sprawl import sprawl_census
+from chalicelib.rules.idle import IDLE_SINCE, PROTECT, STOP_AFTER, STOPPED_BY, format_time
 from chalicelib.settings import Settings
-from chalicelib.sprawl import sprawl_census
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 DAYS = 14

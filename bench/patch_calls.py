@@ -23,10 +23,10 @@ def measure(instances: int, managed: int, noncompliant: int) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from chalicelib.clients import AwsClients
+    from chalicelib.adapters.clients import AwsClients
+    from chalicelib.events.scope import sweep_scope
     from chalicelib.model import Mode
     from chalicelib.pipeline import run
-    from chalicelib.scope import sweep_scope
     from chalicelib.settings import load_settings
     from devtools import moto_ssm
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .partitions import instance_arn
+from chalicelib.rules.partitions import instance_arn
 
 if TYPE_CHECKING:
     from chalicelib.events.actor import Actor
@@ -534,7 +534,7 @@ class Report:
 
     def to_dict(self, *, findings: bool = True) -> dict[str, Any]:
         """The report as JSON-able data. `findings=False` leaves the findings list empty, for a writer
-        that streams them one at a time from `finding_dicts()` (chalicelib/report_json.py)."""
+        that streams them one at a time from `finding_dicts()` (chalicelib/report/json_stream.py)."""
         return {
             "mode": self.mode.value,
             "trigger": self.trigger,

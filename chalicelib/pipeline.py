@@ -11,22 +11,22 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from .apply import apply_plan
-from .checks import run_checks
-from .clients import AwsClients
-from .log import logger
-from .model import ActionKind, Mode, ReadError, Report
-from .plan import plan_actions
-from .planning_exceptions import apply_exceptions, exception_reminders, restrain_plan
-from .planning_owner import with_owner_messages
-from .report.facts import audit_facts
-from .rules.cost import totals_of, with_idle_costs
-from .scope import Scope, scope_from_event
-from .settings import Settings
-from .snapshot import RefusedEventError, SnapshotError, take_snapshot
-from .snapshot.costs import read_cost_facet
-from .snapshot.exceptions import read_exception_facet
-from .sprawl import sprawl_census
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.adapters.log import logger
+from chalicelib.apply import apply_plan
+from chalicelib.checks import run_checks
+from chalicelib.events.scope import Scope, scope_from_event
+from chalicelib.model import ActionKind, Mode, ReadError, Report
+from chalicelib.plan import plan_actions
+from chalicelib.plan.exceptions import apply_exceptions, exception_reminders, restrain_plan
+from chalicelib.plan.owner import with_owner_messages
+from chalicelib.report.facts import audit_facts
+from chalicelib.report.sprawl import sprawl_census
+from chalicelib.rules.cost import totals_of, with_idle_costs
+from chalicelib.settings import Settings
+from chalicelib.snapshot import RefusedEventError, SnapshotError, take_snapshot
+from chalicelib.snapshot.costs import read_cost_facet
+from chalicelib.snapshot.exceptions import read_exception_facet
 
 
 def run_event(event: Mapping[str, Any], settings: Settings, clients: AwsClients, now: datetime) -> Report:

@@ -17,8 +17,8 @@ from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .model import CheckName, Mode, Severity
-from .rules import ids
+from chalicelib.model import CheckName, Mode, Severity
+from chalicelib.rules import ids
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ ORGANIZATION = "organization"
 
 
 class FindingsDestination(enum.StrEnum):
-    """Whose Security Hub receives a member account's findings (see chalicelib/fanout_entry.py)."""
+    """Whose Security Hub receives a member account's findings (see chalicelib/fanout/worker.py)."""
 
     MEMBER = "member"
     HOME = "home"

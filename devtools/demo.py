@@ -236,12 +236,12 @@ def _security_hub_summary(ctx: DemoContext) -> None:
 def _write_reports(ctx: DemoContext, out_dir: Path) -> None:
     """The audit reports a person keeps: the fleet as a sweep sees it now (audit mode: reads only),
     and ec2-warden's findings read back from Security Hub, open and resolved in the demo."""
-    from chalicelib.clients import AwsClients
+    from chalicelib.adapters.clients import AwsClients
+    from chalicelib.events.scope import sweep_scope
     from chalicelib.model import Mode
     from chalicelib.pipeline import run
     from chalicelib.report.command import securityhub_report
     from chalicelib.report.render import write_report
-    from chalicelib.scope import sweep_scope
     from chalicelib.settings import load_settings
 
     # The zombie story's first sweep time (idle_demo.py): its metrics run up to then.

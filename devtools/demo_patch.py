@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
+from chalicelib.rules.patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
 
 from . import events, moto_ssm
 from .fleet import launch, make_group

@@ -2,7 +2,7 @@
 
 moto 5.2.5 has no BatchUpdateFindings (mock and server answer 404 "Not yet implemented"), and
 its BatchImportFindings keeps whatever Workflow a finding had, or none. ec2-warden sets
-Workflow.Status RESOLVED on the findings it resolves (chalicelib/apply/securityhub.py), so this
+Workflow.Status RESOLVED on the findings it resolves (chalicelib/adapters/securityhub.py), so this
 adds, as the Security Hub API reference documents them, and no more:
 
 - BatchUpdateFindings (PATCH /findings/batchupdate): at most 100 FindingIdentifiers; Workflow.Status

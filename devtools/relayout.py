@@ -58,6 +58,10 @@ MOVES: dict[str, str] = {
     "chalicelib/plan.py": "chalicelib/plan/__init__.py",
     "chalicelib/plan_idle.py": "chalicelib/plan/idle.py",
     "chalicelib/plan_patch.py": "chalicelib/plan/patch.py",
+    "chalicelib/planning_actor.py": "chalicelib/plan/actor.py",
+    "chalicelib/planning_exceptions.py": "chalicelib/plan/exceptions.py",
+    "chalicelib/planning_owner.py": "chalicelib/plan/owner.py",
+    "chalicelib/planning_supersede.py": "chalicelib/plan/supersede.py",
     # adapters/: I/O wrappers (clients, trimmed models, Security Hub, Slack, the log)
     "chalicelib/clients.py": "chalicelib/adapters/clients.py",
     "chalicelib/service_models.py": "chalicelib/adapters/service_models.py",

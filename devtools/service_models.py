@@ -1,5 +1,5 @@
-"""Writes chalicelib/models/: the installed botocore's service models cut down to the operations
-chalicelib/service_models.OPERATIONS lists, with the shapes they reach and no documentation.
+"""Writes chalicelib/adapters/models/: the installed botocore's service models cut down to the operations
+chalicelib/adapters/service_models.OPERATIONS lists, with the shapes they reach and no documentation.
 
     python -m devtools.service_models          # (re)write the folder
     python -m devtools.service_models --check  # exit 1 when the folder is not what it would write
@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.loaders import Loader
 
-from chalicelib.service_models import MODELS_DIR, OPERATIONS
+from chalicelib.adapters.service_models import MODELS_DIR, OPERATIONS
 
 # Keys of a model that only documentation and SDK code generators read.
 _DROPPED_KEYS = frozenset({"documentation", "documentationUrl"})
@@ -100,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = sorted(set(written().items()) ^ set(trimmed_models().items()))
         for relative in sorted({path for path, _ in stale}):
-            print(f"out of date: chalicelib/models/{relative}", file=sys.stderr)
+            print(f"out of date: chalicelib/adapters/models/{relative}", file=sys.stderr)
         return 1 if stale else 0
     for relative in write():
-        print(f"wrote chalicelib/models/{relative}")
+        print(f"wrote chalicelib/adapters/models/{relative}")
     return 0
 
 

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from chalicelib.log import logger as powertools_logger
+from chalicelib.adapters.log import logger as powertools_logger
 
 # Distinctive stand-ins for the secrets a run holds: the Slack webhook URL and the (role) session
 # credentials boto3 signs with. Long enough that a match is never an accident.

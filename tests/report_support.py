@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from chalicelib.clients import AwsClients
-from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, format_time
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import Mode, Report
 from chalicelib.pipeline import run
-from chalicelib.scope import sweep_scope
+from chalicelib.rules.idle import IDLE_SINCE, STOP_AFTER, format_time
 from chalicelib.settings import Settings
 from devtools import moto_securityhub, moto_ssm
 from devtools.fleet import seed_exposure_fleet

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.clients import AwsClients, TemporaryCredentials
-from chalicelib.fanout import member_role_arn
-from chalicelib.fanout_aws import assume_role, list_active_accounts
+from chalicelib.adapters.clients import AwsClients, TemporaryCredentials
+from chalicelib.fanout.aws import assume_role, list_active_accounts
+from chalicelib.fanout.targets import member_role_arn
 from chalicelib.settings import FindingsDestination, Settings
 
 # Role chaining (the function's role assuming the member role) allows at most one hour, and

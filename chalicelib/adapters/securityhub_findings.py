@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.asff import GENERATOR_PREFIX, PRODUCT_NAME
 from chalicelib.rules import timefmt
+from chalicelib.rules.asff import GENERATOR_PREFIX, PRODUCT_NAME
 
 PAGE_SIZE = 100  # GetFindings' largest page
 

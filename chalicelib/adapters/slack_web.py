@@ -100,7 +100,7 @@ def _web_client(token: str, base_url: str, timeout: int | None) -> Any:
         ServerErrorRetryHandler,
     )
 
-    from chalicelib.apply.slack import (
+    from chalicelib.adapters.slack import (
         _SILENT,
         CONNECTION_RETRIES,
         MAX_RETRY_AFTER,

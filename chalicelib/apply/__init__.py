@@ -8,19 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from .. import notify
-from ..asff import finding_to_asff, resolution_note, resolution_to_asff
-from ..clients import AWS_ERRORS, AwsClients, aws_error_message
-from ..log import logger
-from ..model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan, ReadError, Snapshot
-from ..settings import Settings
-from .ec2 import mark_idle, stop_idle, tag_launched_by, unmark_idle
-from .lease import new_holder, with_lease
-from .owner import notify_owners
-from .securityhub import ImportResult, SecurityHubAdapter
-from .slack import SlackAdapter, SlackError, webhook_url
-from .ssm import carry_out_patch
-from .workflow import set_workflow
+from chalicelib import notify
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.adapters.log import logger
+from chalicelib.adapters.securityhub import ImportResult, SecurityHubAdapter
+from chalicelib.adapters.slack import SlackAdapter, SlackError, webhook_url
+from chalicelib.apply.ec2 import mark_idle, stop_idle, tag_launched_by, unmark_idle
+from chalicelib.apply.lease import new_holder, with_lease
+from chalicelib.apply.owner import notify_owners
+from chalicelib.apply.ssm import carry_out_patch
+from chalicelib.apply.workflow import set_workflow
+from chalicelib.model import ACTION_MODES, Action, ActionKind, ActionOutcome, Mode, Plan, ReadError, Snapshot
+from chalicelib.rules.asff import finding_to_asff, resolution_note, resolution_to_asff
+from chalicelib.settings import Settings
 
 
 def apply_plan(

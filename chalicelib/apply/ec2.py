@@ -22,12 +22,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..clients import AWS_ERRORS, AwsClients, aws_error_message
-from ..idle_rules import still_due_for_stop
-from ..model import Action, ActionOutcome, Instance, Snapshot
-from ..rules.ids import instance_ids_in
-from ..snapshot.ec2 import iter_instances_by_id
-from .lease import LEASE_HELD, give_back, take_leases
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.apply.lease import LEASE_HELD, give_back, take_leases
+from chalicelib.model import Action, ActionOutcome, Instance, Snapshot
+from chalicelib.rules.idle import still_due_for_stop
+from chalicelib.rules.ids import instance_ids_in
+from chalicelib.snapshot.ec2 import iter_instances_by_id
 
 MAX_RESOURCES_PER_CALL = 1000  # CreateTags / DeleteTags limit; StopInstances is held to the same
 RETRY_BUDGET = 40  # extra calls one batch operation may spend finding the instances that fail it

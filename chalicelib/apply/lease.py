@@ -34,11 +34,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..clients import AWS_ERRORS, AwsClients, aws_error_message
-from ..model import Action, Snapshot
-from ..rules.leases import LEASE_TERMS
-from ..rules.leases import LEASED_KINDS as LEASED_KINDS  # re-exported: the one definition is rules/leases.py
-from ..settings import Settings
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.model import Action, Snapshot
+from chalicelib.rules.leases import LEASE_TERMS
+from chalicelib.rules.leases import LEASED_KINDS as LEASED_KINDS  # re-exported: the one definition is rules/leases.py
+from chalicelib.settings import Settings
 
 LEASE_HELD = "another run holds the lease"
 LEASE_PARAM = "lease"  # key of an action's params that carries its lease terms

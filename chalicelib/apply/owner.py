@@ -16,14 +16,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.adapters.log import logger
+from chalicelib.adapters.slack import (
+    _QUIET_BODIES,
+    PARAMETER_MAX_AGE,
+    SlackAdapter,
+    SlackError,
+    _provider_for,
+    webhook_url,
+)
 from chalicelib.adapters.slack_web import SlackWebAdapter, SlackWebError
-from chalicelib.clients import AWS_ERRORS, AwsClients, aws_error_message
-from chalicelib.log import logger
 from chalicelib.model import Action, ActionOutcome, Mode, Plan, Snapshot
 from chalicelib.notify.owner import OwnerNotice, owner_email, owner_notice, owner_slack_message
 from chalicelib.settings import OwnerNotify, Settings, is_email
-
-from .slack import _QUIET_BODIES, PARAMETER_MAX_AGE, SlackAdapter, SlackError, _provider_for, webhook_url
 
 
 def notify_owners(

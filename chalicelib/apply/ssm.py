@@ -18,10 +18,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..clients import AWS_ERRORS, AwsClients, aws_error_message
-from ..model import Action, ActionOutcome, Snapshot
-from ..patch_tag import PATCH_REQUESTED_TAG, format_patch_request
-from .lease import LEASE_HELD, give_back, take_leases
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.apply.lease import LEASE_HELD, give_back, take_leases
+from chalicelib.model import Action, ActionOutcome, Snapshot
+from chalicelib.rules.patch_tag import PATCH_REQUESTED_TAG, format_patch_request
 
 IDS_PER_COMMAND = 50
 OUTPUT_PREFIX = "ec2-warden/patch"

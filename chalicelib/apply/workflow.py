@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.asff import product_arn
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.adapters.securityhub import SecurityHubAdapter
 from chalicelib.model import Action, ActionKind, ActionOutcome, Snapshot
-
-from .securityhub import SecurityHubAdapter
+from chalicelib.rules.asff import product_arn
 
 NOTE_LIMIT = 512  # Note.Text, as the API reference allows
 

@@ -8,15 +8,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
-from ..model import CheckName, CheckResult, Snapshot
-from ..settings import Settings
-from .drift import detect_environment_drift
-from .exposure import detect_public_exposure
-from .idle import detect_idle
-from .launch import detect_launch_hygiene
-from .patching import detect_patch_noncompliant
-from .ssm import detect_ssm_unmanaged
-from .stopped import detect_stopped_long
+from chalicelib.checks.drift import detect_environment_drift
+from chalicelib.checks.exposure import detect_public_exposure
+from chalicelib.checks.idle import detect_idle
+from chalicelib.checks.launch import detect_launch_hygiene
+from chalicelib.checks.patching import detect_patch_noncompliant
+from chalicelib.checks.ssm import detect_ssm_unmanaged
+from chalicelib.checks.stopped import detect_stopped_long
+from chalicelib.model import CheckName, CheckResult, Snapshot
+from chalicelib.settings import Settings
 
 CheckFn = Callable[[Snapshot, Settings, datetime], CheckResult]
 

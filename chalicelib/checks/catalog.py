@@ -1,7 +1,7 @@
 """What each check finds, its severity range and the AWS reads it needs: for `ec2-warden --list-checks`.
 
 Pure data next to the registry (CHECKS). A unit test holds the two equal (every registered check has
-an entry here) and every read to a permission of chalicelib/permissions.py READ_PERMISSIONS, so a
+an entry here) and every read to a permission of chalicelib/rules/permissions.py READ_PERMISSIONS, so a
 check cannot be listed with a read its deployment is not granted."""
 
 from __future__ import annotations

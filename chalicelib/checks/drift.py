@@ -20,12 +20,12 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from ..model import CheckName, CheckResult, Instance, Severity, Snapshot
-from ..rules.environments import Claim, Environment, Placement, Zone, claim_of, placement_of
-from ..settings import Settings
-from .gaps import Gap, gaps_finding
-from .launch import GONE_STATES
-from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
+from chalicelib.checks.gaps import Gap, gaps_finding
+from chalicelib.checks.launch import GONE_STATES
+from chalicelib.checks.verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
+from chalicelib.model import CheckName, CheckResult, Instance, Severity, Snapshot
+from chalicelib.rules.environments import Claim, Environment, Placement, Zone, claim_of, placement_of
+from chalicelib.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

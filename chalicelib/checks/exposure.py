@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..model import (
+from chalicelib.checks.verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
+from chalicelib.model import (
     CheckName,
     CheckResult,
     Finding,
@@ -23,8 +24,7 @@ from ..model import (
     Severity,
     Snapshot,
 )
-from ..settings import Settings
-from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
+from chalicelib.settings import Settings
 
 _PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 _PORT_NAMES = {

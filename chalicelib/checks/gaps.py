@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ..model import CheckName, Finding, Instance, Severity
+from chalicelib.model import CheckName, Finding, Instance, Severity
 
 
 @dataclass(frozen=True)

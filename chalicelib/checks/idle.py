@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..idle_rules import (
+from chalicelib.checks.verdicts import NOT_EVALUATED, PASSED, Skip, judge_each
+from chalicelib.checks.verdicts import Verdict as InstanceVerdict
+from chalicelib.model import CheckName, CheckResult, Finding, Instance, Mode, Severity, Snapshot
+from chalicelib.rules.idle import (
     START_TRIGGER,
     STOPPED_BY,
     IdleStage,
@@ -32,10 +35,7 @@ from ..idle_rules import (
     read_mark,
     stopped_by_warden,
 )
-from ..model import CheckName, CheckResult, Finding, Instance, Mode, Severity, Snapshot
-from ..settings import Settings
-from .verdicts import NOT_EVALUATED, PASSED, Skip, judge_each
-from .verdicts import Verdict as InstanceVerdict
+from chalicelib.settings import Settings
 
 REMEDIATION = (
     "If nobody needs it, stop or terminate it (snapshot its volumes first if in doubt). If it must keep "

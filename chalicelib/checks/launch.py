@@ -30,8 +30,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from ..model import CheckName, CheckResult, Instance, Severity, Snapshot
-from ..rules.environments import (
+from chalicelib.checks.gaps import Gap, gaps_finding
+from chalicelib.checks.verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
+from chalicelib.model import CheckName, CheckResult, Instance, Severity, Snapshot
+from chalicelib.rules.environments import (
     Environment,
     Zone,
     claim_of,
@@ -40,10 +42,8 @@ from ..rules.environments import (
     placement_of,
     production_reason,
 )
-from ..rules.tags import PUBLIC_OK, is_public_ok
-from ..settings import Settings
-from .gaps import Gap, gaps_finding
-from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
+from chalicelib.rules.tags import PUBLIC_OK, is_public_ok
+from chalicelib.settings import Settings
 
 GONE_STATES = frozenset({"shutting-down", "terminated"})
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..model import CheckName, CheckResult, Finding, Instance, PatchRun, PatchState, Severity, Snapshot
-from ..patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
-from ..settings import Settings
-from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
+from chalicelib.checks.verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
+from chalicelib.model import CheckName, CheckResult, Finding, Instance, PatchRun, PatchState, Severity, Snapshot
+from chalicelib.rules.patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
+from chalicelib.settings import Settings
 
 # AWS-RunPatchBaseline's default execution timeout is 2 h; with delivery, a run that has not reported
 # a patch operation 3 h after it was requested has failed or never ran.

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot, SsmInstanceInfo
-from ..rules.environments import environment_label, production_reason
-from ..settings import Settings
-from .verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
+from chalicelib.checks.verdicts import NOT_EVALUATED, PASSED, Skip, Verdict, judge_each
+from chalicelib.model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot, SsmInstanceInfo
+from chalicelib.rules.environments import environment_label, production_reason
+from chalicelib.settings import Settings
 
 REMEDIATION = (
     "Give the instance what SSM Agent needs to register: an instance profile whose role has the "

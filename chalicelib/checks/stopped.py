@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ..idle_rules import STOPPED_BY, stopped_at
-from ..model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot
-from ..rules.timefmt import format_display, format_iso
-from ..settings import Settings
-from .verdicts import PASSED, Skip, Verdict, judge_each
+from chalicelib.checks.verdicts import PASSED, Skip, Verdict, judge_each
+from chalicelib.model import CheckName, CheckResult, Finding, Instance, Severity, Snapshot
+from chalicelib.rules.idle import STOPPED_BY, stopped_at
+from chalicelib.rules.timefmt import format_display, format_iso
+from chalicelib.settings import Settings
 
 REMEDIATION = (
     "Terminate it if nobody needs it (snapshot or back up its volumes first), or start and patch it. "

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from ..model import CheckName, CheckResult, Finding, Instance, Snapshot
+from chalicelib.model import CheckName, CheckResult, Finding, Instance, Snapshot
 
 
 class Outcome(Enum):

@@ -7,7 +7,7 @@ from typing import TextIO
 from chalicelib.checks import CHECKS
 from chalicelib.checks.catalog import BASE_READS, CATALOG
 from chalicelib.model import ACTION_MODES, Mode
-from chalicelib.permissions import ACTION_PERMISSIONS
+from chalicelib.rules.permissions import ACTION_PERMISSIONS
 
 
 def write_check_list(out: TextIO) -> None:

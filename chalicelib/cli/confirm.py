@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from chalicelib.adapters.clients import AwsClients
 from chalicelib.cli.failures import UsageError
-from chalicelib.clients import AwsClients
 
 
 def confirm_enforce(clients: AwsClients, region: str, *, yes: bool, err: TextIO, stdin: Any) -> None:

@@ -12,9 +12,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
 from chalicelib.adapters.exceptions_table import ALL_CHECKS, ExceptionExists, ExceptionsTable, NoSuchException
 from chalicelib.cli.failures import UsageError
-from chalicelib.clients import AWS_ERRORS, AwsClients, aws_error_message
 from chalicelib.model import CheckName
 from chalicelib.rules import timefmt
 from chalicelib.rules.exceptions import Source, WardenException

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chalicelib.clients import AWS_ERRORS, MAX_MESSAGE_CHARS, aws_error_message
-from chalicelib.scope import EventError
+from chalicelib.adapters.clients import AWS_ERRORS, MAX_MESSAGE_CHARS, aws_error_message
+from chalicelib.events.scope import EventError
 from chalicelib.settings import SettingsError
 
 BAD_INPUT = 2

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from chalicelib.cli.failures import UsageError
 from chalicelib.model import Report, Severity
-from chalicelib.report_json import write_report_json
+from chalicelib.report.json_stream import write_report_json
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def _dispatch(args: Any, io: Streams) -> int:
 
 def _report(args: Any, io: Streams) -> int:
     """`report --from-securityhub`: chalicelib/report/command.py."""
-    from chalicelib.clients import AWS_ERRORS, AwsClients, aws_error_message
+    from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
     from chalicelib.report.command import ReportUsageError, securityhub_report
     from chalicelib.report.html import RendererUnavailable
     from chalicelib.settings import load_settings
@@ -127,11 +127,11 @@ def _run(args: Any, io: Streams) -> int:
 
 
 def _sweep_or_replay(args: Any, io: Streams, stack: ExitStack) -> int:
-    from chalicelib.clients import AwsClients
+    from chalicelib.adapters.clients import AwsClients
     from chalicelib.events.dispatch import run_routed
-    from chalicelib.partitions import partition_of
+    from chalicelib.events.scope import sweep_scope
     from chalicelib.pipeline import run
-    from chalicelib.scope import sweep_scope
+    from chalicelib.rules.partitions import partition_of
     from chalicelib.settings import load_settings, near_misses, parse_flag
 
     for warning in near_misses(os.environ):
@@ -210,7 +210,7 @@ def _quiet_logs(verbose: bool) -> Iterator[None]:
     """The pipeline's JSON log lines are the Lambda's; a person at a terminal reads the report. Every
     error they carry is in the report (`errors`), so the CLI shows them only with --verbose. The level
     is restored afterwards: main() also runs in-process (tests, the demo)."""
-    from chalicelib.log import logger
+    from chalicelib.adapters.log import logger
 
     before = logger.log_level
     if verbose:
@@ -231,7 +231,7 @@ def _session(profile: str | None) -> Any:
         return None
     from botocore.exceptions import ProfileNotFound
 
-    from chalicelib.clients import profile_session
+    from chalicelib.adapters.clients import profile_session
 
     try:
         return profile_session(profile)
@@ -247,7 +247,7 @@ def _region(settings: Any, from_event: str | None, session: Any) -> str:
 
 
 def _read_event(path: Path) -> Any:
-    from chalicelib.scope import EventError, scope_from_event
+    from chalicelib.events.scope import EventError, scope_from_event
 
     try:
         if path.is_dir():

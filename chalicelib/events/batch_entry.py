@@ -12,14 +12,14 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.entry import _account_of, _region_of, clients_for, response_of, time_budget
+from chalicelib.adapters.log import logger
 from chalicelib.events.coalesce import Batch, RecordOutcome, coalesce
 from chalicelib.events.dispatch import run_routed
-from chalicelib.log import logger
-from chalicelib.metrics import emit_run_metrics
+from chalicelib.events.scope import EventError
 from chalicelib.model import ReadError, Report
-from chalicelib.partitions import partition_of
-from chalicelib.scope import EventError
+from chalicelib.report.metrics import emit_run_metrics
+from chalicelib.rules.partitions import partition_of
+from chalicelib.runtime.entry import _account_of, _region_of, clients_for, response_of, time_budget
 from chalicelib.settings import Settings, load_settings
 
 

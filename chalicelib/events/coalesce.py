@@ -1,6 +1,6 @@
 """A batch of queued events -> one scope per account and region. Pure.
 
-Each record is read with the one event parser (chalicelib/scope.py), so it gets the same
+Each record is read with the one event parser (chalicelib/events/scope.py), so it gets the same
 validation and the same ignore reasons as when it arrives alone. Records are then grouped by
 account and region and their scopes united (instances, groups, interfaces, group names), so a
 storm of events costs one pipeline run per account and region. A Run Command status event keeps
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.scope import EventError, Scope, scope_from_event
+from chalicelib.events.scope import EventError, Scope, scope_from_event
 
 MAX_BODY_BYTES = 256 * 1024  # EventBridge's largest event; SQS's largest message
 

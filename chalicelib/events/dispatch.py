@@ -1,7 +1,7 @@
 """Run one event's scope in the account it belongs to: route it (chalicelib/events/routing.py),
 take the member role's clients when it is a served member account's, and run the one pipeline.
 
-The Lambda entry point (chalicelib/entry.py) and `replay` (chalicelib/cli.py) both end here, so a
+The Lambda entry point (chalicelib/runtime/entry.py) and `replay` (chalicelib/cli.py) both end here, so a
 captured member event replays the way Lambda runs it. A role that is missing or refuses fails this
 event alone: the report says so under `sts:AssumeRole` (and the ActionErrors metric counts it)."""
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.adapters.log import logger
 from chalicelib.adapters.member_sessions import MEMBER_SESSIONS, MemberSessions
-from chalicelib.clients import AWS_ERRORS, AwsClients, aws_error_message
 from chalicelib.events.routing import Route, needs_home_account, needs_organization, route_event
-from chalicelib.fanout import member_role_arn
-from chalicelib.log import logger
+from chalicelib.events.scope import Scope
+from chalicelib.fanout.targets import member_role_arn
 from chalicelib.model import ReadError, Report
 from chalicelib.pipeline import run
-from chalicelib.scope import Scope
 from chalicelib.settings import Settings
 
 ASSUME_ROLE = "sts:AssumeRole"

@@ -1,7 +1,7 @@
 """Which account an event is judged in, and whether this deployment serves it at all. Pure.
 
     ALLOWED_ACCOUNTS unset      the function's own account only, judged with its own credentials
-                                (as before: the trust boundary of chalicelib/trust.py)
+                                (as before: the trust boundary of chalicelib/events/trust.py)
     ALLOWED_ACCOUNTS=ids        those accounts; an event of another one is judged in its account,
                                 with the member role (WARDEN_MEMBER_ROLE), never with ours
     ALLOWED_ACCOUNTS=organization
@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
-from chalicelib.scope import Scope
+from chalicelib.events.scope import Scope
+from chalicelib.events.trust import within_boundary
 from chalicelib.settings import Settings
-from chalicelib.trust import within_boundary
 
 
 @dataclass(frozen=True)

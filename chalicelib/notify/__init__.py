@@ -7,10 +7,10 @@
 plan.py decides which messages; compose.py gathers what apply did; messages.py and digest.py
 build the payloads within Slack's limits (blocks.py); apply/slack.py posts them."""
 
-from .blocks import MAX_BLOCKS, MAX_FIELD_TEXT, MAX_FIELDS, MAX_HEADER_TEXT, MAX_TEXT
-from .compose import finding_notice, is_news, sweep_digest
-from .digest import SweepDigest, digest_message
-from .messages import FindingNotice, finding_message, rollup_message
+from chalicelib.notify.blocks import MAX_BLOCKS, MAX_FIELD_TEXT, MAX_FIELDS, MAX_HEADER_TEXT, MAX_TEXT
+from chalicelib.notify.compose import finding_notice, is_news, sweep_digest
+from chalicelib.notify.digest import SweepDigest, digest_message
+from chalicelib.notify.messages import FindingNotice, finding_message, rollup_message
 
 # Action.message values for ActionKind.NOTIFY_SLACK.
 MESSAGE_FINDING = "finding"

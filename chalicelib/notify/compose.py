@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from ..model import (
+from chalicelib.model import (
     ActionKind,
     ActionOutcome,
     Finding,
@@ -20,12 +20,12 @@ from ..model import (
     ReadError,
     Snapshot,
 )
-from ..rules.cost import totals_of
-from ..rules.environments import production_reason
-from ..settings import Settings
-from .digest import SweepDigest
-from .facts import PROTECT_TAG, stop_after, stop_deadlines, utc_text
-from .messages import FindingNotice
+from chalicelib.notify.digest import SweepDigest
+from chalicelib.notify.facts import PROTECT_TAG, stop_after, stop_deadlines, utc_text
+from chalicelib.notify.messages import FindingNotice
+from chalicelib.rules.cost import totals_of
+from chalicelib.rules.environments import production_reason
+from chalicelib.settings import Settings
 
 DEADLINE_HORIZON = timedelta(hours=24)
 _FINDING_BOOKKEEPING = (ActionKind.IMPORT_FINDINGS, ActionKind.RESOLVE_FINDINGS, ActionKind.NOTIFY_SLACK)

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..model import ActionOutcome, Finding, Mode, ReadError, Resolution, Severity
-from ..rules.cost import CostTotals, cost_lines
-from .blocks import Block, context, escape, header, link, listing, listing_blocks, message, section
-from .facts import Deadline, securityhub_findings_url, utc_text
-from .messages import FindingNotice, finding_under_instance, instance_line
+from chalicelib.model import ActionOutcome, Finding, Mode, ReadError, Resolution, Severity
+from chalicelib.notify.blocks import Block, context, escape, header, link, listing, listing_blocks, message, section
+from chalicelib.notify.facts import Deadline, securityhub_findings_url, utc_text
+from chalicelib.notify.messages import FindingNotice, finding_under_instance, instance_line
+from chalicelib.rules.cost import CostTotals, cost_lines
 
 MAX_LISTED = 15  # lines per list: a digest is read in a minute, the rest is in Security Hub
 

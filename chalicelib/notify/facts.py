@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from ..model import Instance, Severity
-from ..partitions import console_host
-from ..rules import tags
-from ..rules.timefmt import format_display, parse_iso
+from chalicelib.model import Instance, Severity
+from chalicelib.rules import tags
+from chalicelib.rules.partitions import console_host
+from chalicelib.rules.timefmt import format_display, parse_iso
 
 # Public tag names (rules/tags.py): the idle lifecycle writes the deadline; owners set protect.
 STOP_AFTER_TAG = tags.STOP_AFTER

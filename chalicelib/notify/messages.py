@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import Finding, FindingStatus, Instance, Mode, Severity
-from .actor import actor_line, actor_section, callouts
-from .blocks import context, escape, fields_section, header, link, listing_blocks, message, section
-from .facts import SEVERITY_EMOJI, ec2_console_url, owner_of, securityhub_finding_url
+from chalicelib.model import Finding, FindingStatus, Instance, Mode, Severity
+from chalicelib.notify.actor import actor_line, actor_section, callouts
+from chalicelib.notify.blocks import context, escape, fields_section, header, link, listing_blocks, message, section
+from chalicelib.notify.facts import SEVERITY_EMOJI, ec2_console_url, owner_of, securityhub_finding_url
 
 MAX_WHY_LINES = 8
 MAX_ROLLUP_LINES = 20

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.idle_rules import PROTECT, STOP_AFTER, stopped_by_warden
 from chalicelib.model import (
     Action,
     ActionOutcome,
@@ -32,6 +31,7 @@ from chalicelib.notify.compose import steps_for
 from chalicelib.notify.facts import SEVERITY_EMOJI, ec2_console_url, stop_after, utc_text
 from chalicelib.notify.messages import finding_links
 from chalicelib.rules.cost import BASIS, money
+from chalicelib.rules.idle import PROTECT, STOP_AFTER, stopped_by_warden
 
 MAX_INSTANCES_SHOWN = 20  # per message; the rest are counted (Slack's 50-block limit)
 

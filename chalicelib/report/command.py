@@ -9,8 +9,8 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
+from chalicelib.adapters.clients import AwsClients
 from chalicelib.adapters.securityhub_findings import read_warden_findings
-from chalicelib.clients import AwsClients
 from chalicelib.report.from_securityhub import view_from_securityhub
 from chalicelib.report.render import write_view
 from chalicelib.report.view import AuditView

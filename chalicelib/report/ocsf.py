@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from chalicelib.partitions import instance_arn, partition_of
 from chalicelib.report.html import RendererUnavailable
 from chalicelib.report.view import AuditView, FindingRow, parse_time
+from chalicelib.rules.partitions import instance_arn, partition_of
 
 _SEVERITY_IDS = {"INFORMATIONAL": 1, "LOW": 2, "MEDIUM": 3, "HIGH": 4, "CRITICAL": 5}
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..apply.securityhub import SecurityHubAdapter
-from ..clients import AWS_ERRORS, AwsClients
-from ..clients import aws_error_message as _aws_message
-from ..model import CheckName, Instance, PriorFinding, ReadError, SecurityGroup, Snapshot
-from ..scope import Scope
-from ..settings import Settings
-from . import ec2 as ec2_reads
-from .launch import read_launch_facets
-from .metrics import read_usage_facet
-from .prefix_lists import read_prefix_lists, referenced_lists
-from .refusal import ForeignAccountError, RefusedEventError
-from .ssm import read_ssm_facets
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients
+from chalicelib.adapters.clients import aws_error_message as _aws_message
+from chalicelib.adapters.securityhub import SecurityHubAdapter
+from chalicelib.events.scope import Scope
+from chalicelib.model import CheckName, Instance, PriorFinding, ReadError, SecurityGroup, Snapshot
+from chalicelib.settings import Settings
+from chalicelib.snapshot import ec2 as ec2_reads
+from chalicelib.snapshot.launch import read_launch_facets
+from chalicelib.snapshot.metrics import read_usage_facet
+from chalicelib.snapshot.prefix_lists import read_prefix_lists, referenced_lists
+from chalicelib.snapshot.refusal import ForeignAccountError, RefusedEventError
+from chalicelib.snapshot.ssm import read_ssm_facets
 
 
 class SnapshotError(RuntimeError):

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.adapters.log import logger
 from chalicelib.adapters.pricing import PRICING_REGION, PriceListAdapter, PriceNotFound
-from chalicelib.clients import AWS_ERRORS, AwsClients, aws_error_message
-from chalicelib.idle_rules import stopped_by_warden
-from chalicelib.log import logger
 from chalicelib.model import CheckName, CheckResult, Instance, InstanceCost, Snapshot, VolumeInfo
 from chalicelib.rules.cost import ComputeKey, PriceTable, compute_key, estimate_instance
+from chalicelib.rules.idle import stopped_by_warden
 from chalicelib.snapshot.volumes import read_volumes
 
 

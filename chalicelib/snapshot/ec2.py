@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import PaginationError
 
-from ..model import IngressRule, Instance, NetworkInterface, SecurityGroup
+from chalicelib.model import IngressRule, Instance, NetworkInterface, SecurityGroup
 
 PAGE_SIZE = 1000  # the most DescribeInstances / DescribeSecurityGroups return in one call
 FILTER_VALUES = 200  # EC2 accepts at most 200 values in one filter

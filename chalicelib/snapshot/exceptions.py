@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
 from chalicelib.adapters.exceptions_table import ExceptionsTable
-from chalicelib.clients import AWS_ERRORS, AwsClients, aws_error_message
 from chalicelib.model import ReadError, Snapshot
 from chalicelib.rules.exceptions import WardenException, read_tag_exceptions
 from chalicelib.settings import Settings

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ..model import ImageInfo
-from ..rules.timefmt import as_utc, parse_iso
-from .ec2 import FILTER_VALUES, PAGE_SIZE, _chunks
+from chalicelib.model import ImageInfo
+from chalicelib.rules.timefmt import as_utc, parse_iso
+from chalicelib.snapshot.ec2 import FILTER_VALUES, PAGE_SIZE, _chunks
 
 
 def read_images(ec2: Any, image_ids: Iterable[str]) -> dict[str, ImageInfo]:

@@ -10,15 +10,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..clients import AWS_ERRORS, AwsClients
-from ..clients import aws_error_message as _aws_message
-from ..model import CheckName, ImageInfo, Instance, ReadError, SecurityGroup, VolumeInfo, VpcInfo
-from ..rules.environments import Environment, claim_of
-from ..scope import Scope
-from ..settings import Settings
-from .images import read_images
-from .networks import read_group_neighbours, read_vpcs
-from .volumes import read_volumes
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients
+from chalicelib.adapters.clients import aws_error_message as _aws_message
+from chalicelib.events.scope import Scope
+from chalicelib.model import CheckName, ImageInfo, Instance, ReadError, SecurityGroup, VolumeInfo, VpcInfo
+from chalicelib.rules.environments import Environment, claim_of
+from chalicelib.settings import Settings
+from chalicelib.snapshot.images import read_images
+from chalicelib.snapshot.networks import read_group_neighbours, read_vpcs
+from chalicelib.snapshot.volumes import read_volumes
 
 T = TypeVar("T")
 GONE_STATES = frozenset({"shutting-down", "terminated"})

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..clients import AWS_ERRORS, AwsClients, aws_error_message
-from ..model import DailyUsage, DayUsage, Instance, ReadError
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.model import DailyUsage, DayUsage, Instance, ReadError
 
 MAX_QUERIES_PER_CALL = 500  # GetMetricData's limit on MetricDataQueries
 DAY_SECONDS = 86_400

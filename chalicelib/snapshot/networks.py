@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..model import Instance, VpcInfo
-from . import ec2 as ec2_reads
-from .ec2 import FILTER_VALUES, PAGE_SIZE, _chunks
+from chalicelib.model import Instance, VpcInfo
+from chalicelib.snapshot import ec2 as ec2_reads
+from chalicelib.snapshot.ec2 import FILTER_VALUES, PAGE_SIZE, _chunks
 
 
 def read_vpcs(ec2: Any, vpc_ids: Iterable[str]) -> dict[str, VpcInfo]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..clients import AWS_ERRORS, aws_error_message
-from ..model import Instance, ReadError, SecurityGroup
+from chalicelib.adapters.clients import AWS_ERRORS, aws_error_message
+from chalicelib.model import Instance, ReadError, SecurityGroup
 
 PAGE_SIZE = 100  # GetManagedPrefixListEntries: MaxResults 1-100
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ..clients import AWS_ERRORS, AwsClients, aws_error_message
-from ..model import Instance, PatchRun, PatchState, ReadError, SsmInstanceInfo
-from ..scope import Scope
-from .ec2 import shared_text
-from .refusal import UnconfirmedEventError
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.events.scope import Scope
+from chalicelib.model import Instance, PatchRun, PatchState, ReadError, SsmInstanceInfo
+from chalicelib.snapshot.ec2 import shared_text
+from chalicelib.snapshot.refusal import UnconfirmedEventError
 
 # DescribeInstanceInformation: MaxResults 5-50. DescribeInstancePatchStates: at most 50 InstanceIds
 # (MaxResults 10-100). ListCommandInvocations: MaxResults 1-50. So 50 ids a call, one page each.

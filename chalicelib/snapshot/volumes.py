@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..model import VolumeInfo
-from .ec2 import FILTER_VALUES, _chunks, shared_text
+from chalicelib.model import VolumeInfo
+from chalicelib.snapshot.ec2 import FILTER_VALUES, _chunks, shared_text
 
 VOLUME_PAGE_SIZE = 500  # DescribeVolumes' largest page
 

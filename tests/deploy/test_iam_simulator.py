@@ -343,8 +343,8 @@ def test_the_simulator_refuses_what_the_old_policies_allowed() -> None:
 
 
 def test_the_tag_allow_list_is_exactly_the_keys_the_product_writes() -> None:
-    from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, STOPPED_BY
-    from chalicelib.patch_tag import PATCH_REQUESTED_TAG
+    from chalicelib.rules.idle import IDLE_SINCE, STOP_AFTER, STOPPED_BY
+    from chalicelib.rules.patch_tag import PATCH_REQUESTED_TAG
     from chalicelib.rules.tags import LAUNCHED_BY
 
     written = {IDLE_SINCE, STOP_AFTER, STOPPED_BY, PATCH_REQUESTED_TAG, LAUNCHED_BY}

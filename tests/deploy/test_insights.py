@@ -1,5 +1,5 @@
 """infra/insights.yaml: the Security Hub insights select exactly ec2-warden's findings, by the names
-chalicelib/asff.py writes them under (cfn-lint runs on it in test_infra.py with every template)."""
+chalicelib/rules/asff.py writes them under (cfn-lint runs on it in test_infra.py with every template)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from cfnlint.decode import decode
 
-from chalicelib.asff import GENERATOR_PREFIX, PRODUCT_NAME, finding_to_asff, generator_id
 from chalicelib.model import CheckName, Finding, Severity
+from chalicelib.rules.asff import GENERATOR_PREFIX, PRODUCT_NAME, finding_to_asff, generator_id
 
 from .project import INFRA_DIR
 

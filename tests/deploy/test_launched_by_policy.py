@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.planning_actor import LAUNCHED_BY_TAG
+from chalicelib.plan.actor import LAUNCHED_BY_TAG
 
 from .iam_rules import as_list, grants, statements
 from .test_policies import every_policy

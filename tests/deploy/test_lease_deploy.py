@@ -7,8 +7,8 @@ import fnmatch
 from cfnlint.decode import decode
 
 from chalicelib.apply.lease import LEASED_KINDS
-from chalicelib.permissions import LEASE_PERMISSIONS
-from chalicelib.permissions import LEASED_KINDS as DECLARED_LEASED_KINDS
+from chalicelib.rules.permissions import LEASE_PERMISSIONS
+from chalicelib.rules.permissions import LEASED_KINDS as DECLARED_LEASED_KINDS
 
 from .iam_rules import catalogue, grants
 from .project import INFRA_DIR, chalice_config, stage_policy

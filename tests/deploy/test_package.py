@@ -12,8 +12,8 @@ import pytest
 from moto.events.models import EventPattern
 
 import app as chalice_app
-from chalicelib.scope import EC2_CALLS, STATES_HANDLED
-from chalicelib.service_models import MODELS_DIR, OPERATIONS
+from chalicelib.adapters.service_models import MODELS_DIR, OPERATIONS
+from chalicelib.events.scope import EC2_CALLS, STATES_HANDLED
 
 from .project import FIXTURE_EVENTS, cfn_lint_problems, chalice_config, stage_policy
 
@@ -124,10 +124,10 @@ def test_each_stage_schedules_the_sweep_and_uses_its_policy_file(stage, request)
 
 
 def test_the_deployment_package_carries_the_trimmed_service_models(packaged_prod) -> None:
-    # clients.py reads chalicelib/models/ first; without it in the zip every client would fall back
+    # clients.py reads chalicelib/adapters/models/ first; without it in the zip every client would fall back
     # to botocore's full models (slower cold start, same answers)
     out, _ = packaged_prod
     with zipfile.ZipFile(out / "deployment.zip") as package:
         names = set(package.namelist())
-    expected = {f"chalicelib/models/{p.relative_to(MODELS_DIR)}" for p in MODELS_DIR.rglob("service-2.json")}
+    expected = {f"chalicelib/adapters/models/{p.relative_to(MODELS_DIR)}" for p in MODELS_DIR.rglob("service-2.json")}
     assert len(expected) == len(OPERATIONS) and expected <= names

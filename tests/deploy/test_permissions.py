@@ -1,4 +1,4 @@
-"""Meta-tests: chalicelib/permissions.py and the IAM policies hold each other equal, both ways.
+"""Meta-tests: chalicelib/rules/permissions.py and the IAM policies hold each other equal, both ways.
 
 A kind of action that lands without declaring its permissions fails here, and so does a policy
 that grants something nothing declares."""
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.model import ACTION_MODES, ActionKind, Mode
-from chalicelib.permissions import (
+from chalicelib.rules.permissions import (
     ACTION_PERMISSIONS,
     FANOUT_PERMISSIONS,
     HOME_ONLY_PERMISSIONS,
@@ -36,7 +36,7 @@ def stage_mode(stage: str) -> Mode:
 
 def test_every_action_kind_declares_its_permissions() -> None:
     missing = [k.value for k in ActionKind if k.value not in ACTION_PERMISSIONS]
-    assert missing == [], f"add these kinds to chalicelib/permissions.py ACTION_PERMISSIONS: {missing}"
+    assert missing == [], f"add these kinds to chalicelib/rules/permissions.py ACTION_PERMISSIONS: {missing}"
 
 
 def test_a_kind_is_pending_exactly_until_its_action_kind_exists() -> None:

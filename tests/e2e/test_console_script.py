@@ -20,7 +20,7 @@ import requests
 from chalicelib import __version__
 from chalicelib.checks import CHECKS
 from chalicelib.checks.catalog import CATALOG
-from chalicelib.permissions import READ_PERMISSIONS
+from chalicelib.rules.permissions import READ_PERMISSIONS
 from devtools.embedded_aws import moto_server
 from devtools.fleet import seed_exposure_fleet, tcp
 from tests.conftest import PROJECT_DIR

@@ -17,15 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from chalicelib.asff import finding_to_asff, prior_from_asff
+from chalicelib.adapters.clients import AwsClients
 from chalicelib.checks import run_checks
-from chalicelib.clients import AwsClients
 from chalicelib.events.actor import actor_from_record
+from chalicelib.events.scope import scope_from_event
 from chalicelib.model import ActionKind, Mode
 from chalicelib.notify import FindingNotice, finding_message, rollup_message
 from chalicelib.pipeline import run_event
 from chalicelib.plan import plan_actions
-from chalicelib.scope import scope_from_event
+from chalicelib.rules.asff import finding_to_asff, prior_from_asff
 from chalicelib.settings import load_settings
 from devtools import events
 from devtools.slack_sink import block_kit_violations

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from chalicelib import entry
-from chalicelib.clients import ApiCallCounter
+from chalicelib.adapters.clients import ApiCallCounter
+from chalicelib.runtime import entry
 from devtools import events
 from devtools.fleet import base_network, launch, make_group, tcp
 from tests.conftest import shared_event, shared_event_names

@@ -11,7 +11,7 @@ from chalice.test import Client
 from moto import mock_aws
 
 import app as warden_app
-from chalicelib import entry
+from chalicelib.runtime import entry
 from devtools.chalice_context import lambda_timeout
 from tests.conftest import PROJECT_DIR
 

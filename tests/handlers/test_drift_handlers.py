@@ -95,7 +95,7 @@ def test_a_bad_environment_map_fails_the_invocation_naming_the_variable(invoke, 
 
 def test_the_eventbridge_rule_listens_for_the_new_calls():
     import app
-    from chalicelib.scope import EC2_CALLS
+    from chalicelib.events.scope import EC2_CALLS
 
     for call in (
         "CreateTags",

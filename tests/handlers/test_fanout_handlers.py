@@ -6,8 +6,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from chalicelib.fanout import Target, encode_target
-from chalicelib.fanout_entry import FanoutBatchFailed
+from chalicelib.fanout.targets import Target, encode_target
+from chalicelib.fanout.worker import FanoutBatchFailed
 from devtools.fleet import base_network, launch, make_group
 from tests.fanout_support import HOME, create_member_role, drain, member_session, roles_must_exist
 

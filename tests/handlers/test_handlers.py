@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from chalicelib import entry
+from chalicelib.runtime import entry
 from devtools import events
 from devtools.fleet import base_network, launch, make_group, seed_exposure_fleet, tcp
 from tests.conftest import shared_event

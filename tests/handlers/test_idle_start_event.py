@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from chalice.test import Client
 
 import app as warden_app
-from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, format_time
+from chalicelib.rules.idle import IDLE_SINCE, STOP_AFTER, format_time
 from devtools.chalice_context import lambda_timeout
 from devtools.idle_fleet import launch_one
 from tests.conftest import LOCAL_EVENTS, PROJECT_DIR

@@ -12,7 +12,7 @@ from moto import mock_aws
 from moto.events.models import EventPattern
 
 import app as warden_app
-from chalicelib import entry
+from chalicelib.runtime import entry
 from devtools import events, moto_ssm
 from devtools.chalice_context import lambda_timeout
 

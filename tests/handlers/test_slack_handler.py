@@ -12,7 +12,7 @@ from chalice.test import Client
 from moto import mock_aws
 
 from app import app
-from chalicelib import entry
+from chalicelib.runtime import entry
 from devtools.chalice_context import lambda_timeout
 from devtools.slack_sink import SlackSink, block_kit_violations
 from tests.conftest import PROJECT_DIR

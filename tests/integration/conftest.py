@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
 
 REGION = "us-east-1"
 
@@ -36,7 +36,7 @@ def clients(aws: None) -> AwsClients:
 
 
 # The world's clients above (boto3, botocore's full models) seed and inspect moto; `clients` is
-# the product's, which holds only the operations ec2-warden calls (chalicelib/models/).
+# the product's, which holds only the operations ec2-warden calls (chalicelib/adapters/models/).
 @pytest.fixture
 def cloudwatch(aws: None) -> Any:
     return boto3.client("cloudwatch", region_name=REGION)

@@ -10,10 +10,10 @@ from typing import Any
 
 import boto3
 
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.events.scope import Scope, sweep_scope
 from chalicelib.model import Report
 from chalicelib.pipeline import run
-from chalicelib.scope import Scope, sweep_scope
 from chalicelib.settings import load_settings
 
 REGION = "eu-west-1"

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.adapters.pricing import clear_cache
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import CheckName, Mode
 from chalicelib.pipeline import run
-from chalicelib.scope import sweep_scope
 from chalicelib.settings import Settings
 from devtools.idle_fleet import seed_idle_fleet
 from devtools.pricing_standin import PricingStandIn, ebs_product, ec2_product, ipv4_product

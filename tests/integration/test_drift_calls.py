@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import CheckName
 from chalicelib.pipeline import run
-from chalicelib.scope import sweep_scope
 from chalicelib.settings import load_settings
 
 REGION = "us-east-1"

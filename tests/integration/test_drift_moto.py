@@ -11,10 +11,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import CheckName
 from chalicelib.pipeline import run, run_event
-from chalicelib.scope import sweep_scope
 from chalicelib.settings import load_settings
 from devtools.drift_fleet import DRIFT, HYGIENE, SSM, seed_drift_fleet
 
@@ -201,7 +201,7 @@ def test_drift_alone_reads_vpcs_but_not_images_volumes_or_ssm(seeded):
 
 
 def test_every_call_a_drift_run_makes_is_a_declared_permission(seeded):
-    from chalicelib.permissions import READ_PERMISSIONS
+    from chalicelib.rules.permissions import READ_PERMISSIONS
 
     _, fleet = seeded
     settings = load_settings(fleet.settings_env())

@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import entry
 from chalicelib.adapters.member_sessions import MEMBER_SESSIONS
-from chalicelib.entry import handle_event, handle_sweep
 from chalicelib.events.batch_entry import EventBatchFailed, handle_event_batch
+from chalicelib.runtime import entry
+from chalicelib.runtime.entry import handle_event, handle_sweep
 from devtools import events
 from devtools.fleet import base_network, make_group, tcp
 from tests.fanout_support import HOME, sqs_records

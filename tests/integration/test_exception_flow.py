@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, STOPPED_BY, format_time
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import ActionKind, CheckName, FindingStatus, Mode
 from chalicelib.pipeline import run
 from chalicelib.rules.exceptions import EXCEPTION_TAG
-from chalicelib.scope import sweep_scope
+from chalicelib.rules.idle import IDLE_SINCE, STOP_AFTER, STOPPED_BY, format_time
 from chalicelib.settings import Settings
 from devtools.idle_fleet import seed_idle_fleet
 from tests.integration.test_idle_pipeline import NOW, PAST_DEADLINE, _state, _tags

@@ -12,9 +12,9 @@ import pytest
 from cfnlint.decode import decode
 
 from chalicelib.cli import main
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import CheckName, Mode
 from chalicelib.pipeline import run
-from chalicelib.scope import sweep_scope
 from chalicelib.settings import Settings
 from devtools.idle_fleet import seed_idle_fleet
 from tests.deploy.project import INFRA_DIR

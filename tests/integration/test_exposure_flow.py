@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import Mode
 from chalicelib.pipeline import run, run_event
-from chalicelib.scope import sweep_scope
 from chalicelib.settings import load_settings
 from devtools import events
 from devtools.fleet import base_network, launch, make_group, seed_exposure_fleet, tcp

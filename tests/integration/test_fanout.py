@@ -14,11 +14,11 @@ import pytest
 from botocore.stub import Stubber
 from moto.sts.models import sts_backends
 
-from chalicelib import entry
-from chalicelib.fanout import Target, decode_target, encode_target
-from chalicelib.fanout_aws import send_targets
-from chalicelib.fanout_entry import FanoutBatchFailed, handle_scheduled_sweep, handle_sweep_messages
-from chalicelib.log import logger
+from chalicelib.adapters.log import logger
+from chalicelib.fanout.aws import send_targets
+from chalicelib.fanout.targets import Target, decode_target, encode_target
+from chalicelib.fanout.worker import FanoutBatchFailed, handle_scheduled_sweep, handle_sweep_messages
+from chalicelib.runtime import entry
 from devtools.fleet import base_network, launch, make_group, tcp
 from devtools.slack_sink import SlackSink
 from tests.fanout_support import (

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from chalicelib import entry
-from chalicelib.fanout import Target, encode_target
-from chalicelib.fanout_entry import handle_sweep_messages
+from chalicelib.fanout.targets import Target, encode_target
+from chalicelib.fanout.worker import handle_sweep_messages
+from chalicelib.runtime import entry
 from tests.fanout_support import HOME, MEMBER_ROLE, READER_ROLE, member_session, roles_must_exist, sqs_records
 
 pytestmark = pytest.mark.usefixtures("ssm_manages_every_instance")

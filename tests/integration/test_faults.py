@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.clients import AwsClients
-from chalicelib.log import logger
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.adapters.log import logger
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import Mode
 from chalicelib.pipeline import run
-from chalicelib.scope import sweep_scope
 from chalicelib.settings import load_settings
 from devtools.faults import FaultInjector
 from devtools.fleet import seed_exposure_fleet

@@ -13,8 +13,8 @@ import boto3
 from botocore.stub import Stubber
 
 from chalicelib.apply.ec2 import RETRY_BUDGET, Ec2Adapter, stop_idle
-from chalicelib.idle_rules import IDLE_SINCE, PROTECT, STOP_AFTER, STOPPED_BY, format_time
 from chalicelib.model import Action, ActionKind, Snapshot
+from chalicelib.rules.idle import IDLE_SINCE, PROTECT, STOP_AFTER, STOPPED_BY, format_time
 from devtools.idle_fleet import launch_one, set_launch_time
 
 REGION = "us-east-1"

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, STOPPED_BY, format_time
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import CheckName, Mode
 from chalicelib.pipeline import run, run_event
-from chalicelib.scope import sweep_scope
+from chalicelib.rules.idle import IDLE_SINCE, STOP_AFTER, STOPPED_BY, format_time
 from chalicelib.settings import Settings
 from devtools.idle_fleet import IDLE, NO_VERDICT, backdate_stop, put_daily_usage, seed_idle_fleet
 from devtools.idle_fleet import QUIET as QUIET_DAY

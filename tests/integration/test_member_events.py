@@ -16,11 +16,11 @@ import boto3
 import pytest
 from moto.sts.models import sts_backends
 
-from chalicelib import entry
+from chalicelib.adapters.log import logger
 from chalicelib.adapters.member_sessions import MEMBER_SESSIONS, REFRESH_BEFORE
 from chalicelib.cli import main
-from chalicelib.entry import handle_event
-from chalicelib.log import logger
+from chalicelib.runtime import entry
+from chalicelib.runtime.entry import handle_event
 from devtools import events
 from devtools.fleet import base_network, launch, make_group, tcp
 from tests.fanout_support import HOME, create_member_role, member_session, roles_must_exist

@@ -13,13 +13,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.asff import finding_to_asff
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import Mode
 from chalicelib.pipeline import run
-from chalicelib.planning_supersede import REPORTED_BY_LAUNCH_HYGIENE
-from chalicelib.report_json import write_report_json
-from chalicelib.scope import sweep_scope
+from chalicelib.plan.supersede import REPORTED_BY_LAUNCH_HYGIENE
+from chalicelib.report.json_stream import write_report_json
+from chalicelib.rules.asff import finding_to_asff
 from chalicelib.settings import load_settings
 from devtools.baseline_fleet import BaselineFleet, legacy_double_findings, seed_baseline_fleet
 

@@ -12,13 +12,13 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib.adapters.clients import AwsClients
 from chalicelib.apply.ec2 import stop_idle
 from chalicelib.apply.lease import with_lease
-from chalicelib.clients import AwsClients
-from chalicelib.idle_rules import STOPPED_BY, format_time
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import Action, ActionKind, Mode, Snapshot
 from chalicelib.pipeline import run
-from chalicelib.scope import sweep_scope
+from chalicelib.rules.idle import STOPPED_BY, format_time
 from chalicelib.settings import Settings, load_settings
 from devtools import moto_dynamodb, moto_ssm
 from devtools.faults import FaultInjector

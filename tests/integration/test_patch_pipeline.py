@@ -9,11 +9,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import Mode
-from chalicelib.patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
 from chalicelib.pipeline import run, run_event
-from chalicelib.scope import sweep_scope
+from chalicelib.rules.patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
 from chalicelib.settings import load_settings
 from devtools import events, moto_ssm
 

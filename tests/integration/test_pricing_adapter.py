@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from chalicelib.adapters.clients import AwsClients
 from chalicelib.adapters.pricing import (
     CACHE_SECONDS,
     PRICING_REGION,
@@ -25,7 +26,6 @@ from chalicelib.adapters.pricing import (
     public_ipv4_filters,
     storage_filters,
 )
-from chalicelib.clients import AwsClients
 from chalicelib.rules.cost import ComputeKey
 from devtools.pricing_standin import ebs_product, ec2_product, ipv4_product
 

@@ -23,11 +23,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from chalicelib.adapters.clients import AwsClients
 from chalicelib.apply.lease import LEASE_HELD
-from chalicelib.clients import AwsClients
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import CheckName, FindingStatus, Mode, Report
 from chalicelib.pipeline import run, run_event
-from chalicelib.scope import sweep_scope
 from chalicelib.settings import Settings
 from devtools import events, moto_dynamodb, moto_ssm
 from devtools.idle_fleet import seed_idle_fleet

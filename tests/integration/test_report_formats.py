@@ -16,8 +16,8 @@ from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 
 from chalicelib.model import Mode
 from chalicelib.report.csv_export import COLUMNS
+from chalicelib.report.json_stream import write_report_json
 from chalicelib.report.render import write_report
-from chalicelib.report_json import write_report_json
 from devtools.fleet import seed_exposure_fleet
 from tests.report_support import HOSTILE, NOW, audit_sweep, swept_fleet
 

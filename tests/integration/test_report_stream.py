@@ -11,11 +11,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import CheckName
 from chalicelib.pipeline import run
-from chalicelib.report_json import write_report_json
-from chalicelib.scope import sweep_scope
+from chalicelib.report.json_stream import write_report_json
 from chalicelib.settings import load_settings
 from devtools.drift_fleet import seed_drift_fleet
 from devtools.fleet import seed_exposure_fleet

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import Mode
 from chalicelib.pipeline import run
-from chalicelib.scope import sweep_scope
 from chalicelib.settings import Settings
 from devtools import moto_ssm
 from devtools.idle_fleet import seed_idle_fleet

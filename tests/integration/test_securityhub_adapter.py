@@ -9,11 +9,11 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from chalicelib.apply.securityhub import SecurityHubAdapter
-from chalicelib.asff import finding_to_asff
+from chalicelib.adapters.securityhub import SecurityHubAdapter
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import CheckName, Finding, Mode, Severity
 from chalicelib.pipeline import run
-from chalicelib.scope import sweep_scope
+from chalicelib.rules.asff import finding_to_asff
 from chalicelib.settings import load_settings
 from devtools.fleet import seed_exposure_fleet
 

@@ -15,13 +15,13 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.adapters.securityhub import SecurityHubAdapter
 from chalicelib.apply import apply_plan
-from chalicelib.apply.securityhub import SecurityHubAdapter
-from chalicelib.asff import NOTE_LIMIT, product_arn, resolution_note
-from chalicelib.clients import AwsClients
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import Action, ActionKind, Mode, Plan, Resolution
 from chalicelib.pipeline import run, run_event
-from chalicelib.scope import sweep_scope
+from chalicelib.rules.asff import NOTE_LIMIT, product_arn, resolution_note
 from chalicelib.settings import load_settings
 from devtools import events
 from devtools.fleet import base_network, launch, make_group, tcp

@@ -11,11 +11,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import entry
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import ActionKind
 from chalicelib.pipeline import run
-from chalicelib.scope import sweep_scope
+from chalicelib.runtime import entry
 from chalicelib.settings import load_settings
 from devtools.slack_sink import SlackSink
 

@@ -221,7 +221,7 @@ def test_an_event_with_many_findings_sends_nine_messages_and_a_roll_up(world: Wo
 
 
 def test_the_sink_refuses_what_slack_would_refuse(sink: SlackSink) -> None:
-    from chalicelib.apply.slack import SlackAdapter, SlackError
+    from chalicelib.adapters.slack import SlackAdapter, SlackError
 
     too_many = {"text": "x", "blocks": [{"type": "divider"}] * 51}
     with pytest.raises(SlackError, match="HTTP 400: invalid_blocks"):

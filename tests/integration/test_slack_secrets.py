@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from chalicelib import entry
-from chalicelib.apply.slack import SlackAdapter, SlackError
-from chalicelib.log import logger as powertools_logger
+from chalicelib.adapters.log import logger as powertools_logger
+from chalicelib.adapters.slack import SlackAdapter, SlackError
+from chalicelib.runtime import entry
 from devtools.slack_sink import Reply, SlackSink
 from tests.integration.slack_world import ACCOUNT, PARAMETER, REGION, World
 

@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
 from chalicelib.apply.ssm import SsmPatchAdapter
-from chalicelib.patch_tag import PATCH_REQUESTED_TAG
+from chalicelib.rules.patch_tag import PATCH_REQUESTED_TAG
 
 pytestmark = pytest.mark.disable_socket
 

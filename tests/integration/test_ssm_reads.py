@@ -14,9 +14,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.events.scope import CommandEvent, Scope
 from chalicelib.model import Instance, PatchRun
-from chalicelib.scope import CommandEvent, Scope
 from chalicelib.snapshot.refusal import UnconfirmedEventError
 from chalicelib.snapshot.ssm import read_instance_information, read_patch_states, read_ssm_facets
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.clients import AwsClients
-from chalicelib.entry import time_budget
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.events.scope import sweep_scope
 from chalicelib.model import Mode
 from chalicelib.pipeline import run
-from chalicelib.scope import sweep_scope
+from chalicelib.runtime.entry import time_budget
 from chalicelib.settings import load_settings
 from devtools.fleet import seed_exposure_fleet
 

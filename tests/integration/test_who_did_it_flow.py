@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
 from chalicelib.model import ActionKind
 from chalicelib.pipeline import run, run_event
-from chalicelib.planning_actor import LAUNCHED_BY_TAG, ROOT_REASON
+from chalicelib.plan.actor import LAUNCHED_BY_TAG, ROOT_REASON
 from chalicelib.settings import load_settings
 from devtools import events
 from devtools.slack_sink import SlackSink, block_kit_violations

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER, format_time
 from chalicelib.model import DailyUsage, DayUsage, Instance, PatchState, Snapshot, SsmInstanceInfo
+from chalicelib.rules.idle import IDLE_SINCE, STOP_AFTER, format_time
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"

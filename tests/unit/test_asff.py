@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.apply.securityhub import MAX_BATCH_BYTES, batches
-from chalicelib.asff import finding_to_asff, prior_from_asff, resolution_to_asff
+from chalicelib.adapters.securityhub import MAX_BATCH_BYTES, batches
 from chalicelib.model import CheckName, Finding, Resolution, Severity
+from chalicelib.rules.asff import finding_to_asff, prior_from_asff, resolution_to_asff
 from tests.builders import ACCOUNT, NOW, REGION, eni, instance, prior_finding
 
 REQUIRED = {

@@ -11,7 +11,7 @@ from chalicelib.checks.catalog import CATALOG
 from chalicelib.cli.formats import OutputOptions, print_report
 from chalicelib.cli.table import render_table
 from chalicelib.model import Mode, ReadError, Report
-from chalicelib.permissions import READ_PERMISSIONS
+from chalicelib.rules.permissions import READ_PERMISSIONS
 from chalicelib.settings import SettingsError, load_settings, near_misses
 from tests.unit.test_report_json import full_report
 
@@ -84,7 +84,7 @@ def test_an_unfinished_run_never_prints_a_findings_count():
 def test_an_unparsable_answer_is_an_aws_error_on_one_short_line():
     from botocore.parsers import ResponseParserError
 
-    from chalicelib.clients import AWS_ERRORS, MAX_MESSAGE_CHARS, aws_error_message
+    from chalicelib.adapters.clients import AWS_ERRORS, MAX_MESSAGE_CHARS, aws_error_message
 
     exc = ResponseParserError("Unable to parse response, invalid XML received:\n" + "<html>\n" * 200)
     assert isinstance(exc, AWS_ERRORS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.environments import Environment, Zone, claim_of, placement_of
 from chalicelib.model import Instance
+from chalicelib.rules.environments import Environment, Zone, claim_of, placement_of
 from chalicelib.settings import Settings
 
 PROD_VPC = "vpc-0aaaaaaaaaaaaaaaa"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.events.routing import needs_home_account, needs_organization, route_event
-from chalicelib.scope import Scope
+from chalicelib.events.scope import Scope
 from chalicelib.settings import SettingsError, load_settings
 
 HOME = "123456789012"

@@ -12,9 +12,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from chalicelib.idle_rules import IDLE_SINCE, STOP_AFTER
 from chalicelib.model import Action, ActionKind, CheckName, CheckResult, Finding, Plan, Severity
-from chalicelib.planning_exceptions import apply_exceptions, restrain_plan
+from chalicelib.plan.exceptions import apply_exceptions, restrain_plan
 from chalicelib.rules.exceptions import (
     EXCEPTION_TAG,
     OWNER_DEFAULT_CHECKS,
@@ -24,6 +23,7 @@ from chalicelib.rules.exceptions import (
     parse_exception_tag,
     read_tag_exceptions,
 )
+from chalicelib.rules.idle import IDLE_SINCE, STOP_AFTER
 from tests.builders import ACCOUNT, NOW, REGION, instance, prior_finding, snapshot
 
 CHECKS = list(CheckName)
@@ -201,7 +201,7 @@ def _plan_with_actions(f: Finding) -> Plan:
 
 @given(start_minute=st.integers(0, 59), hours=st.sampled_from([1, 3, 6, 24]))
 def test_each_reminder_threshold_is_reminded_by_exactly_one_sweep(start_minute, hours):
-    from chalicelib.planning_exceptions import exception_reminders
+    from chalicelib.plan.exceptions import exception_reminders
 
     e = exception(until=NOW + timedelta(days=9))
     interval = timedelta(hours=hours)
@@ -215,8 +215,8 @@ def test_each_reminder_threshold_is_reminded_by_exactly_one_sweep(start_minute, 
 
 
 def test_a_reminder_reaches_the_owner_in_their_one_message():
-    from chalicelib.planning_exceptions import exception_reminders
-    from chalicelib.planning_owner import plan_owner_messages
+    from chalicelib.plan.exceptions import exception_reminders
+    from chalicelib.plan.owner import plan_owner_messages
     from chalicelib.settings import OwnerNotify, Settings
 
     e = exception(until=NOW + timedelta(days=1))

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.asff import finding_to_asff, resolution_to_asff
-from chalicelib.clients import TemporaryCredentials
-from chalicelib.fanout import (
+from chalicelib.adapters.clients import TemporaryCredentials
+from chalicelib.fanout.targets import (
     MessageError,
     MessageResult,
     Target,
@@ -24,6 +23,7 @@ from chalicelib.fanout import (
     plan_targets,
 )
 from chalicelib.model import CheckName, Finding, PriorFinding, Resolution, Severity
+from chalicelib.rules.asff import finding_to_asff, resolution_to_asff
 from chalicelib.settings import FindingsDestination, SettingsError, load_settings
 
 URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/ec2-warden-fanout"

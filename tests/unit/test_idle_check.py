@@ -9,8 +9,8 @@ import pytest
 
 from chalicelib.checks import CHECKS
 from chalicelib.checks.idle import detect_idle
-from chalicelib.idle_rules import PROTECT, STOPPED_BY, Verdict, day_is_idle, judge_usage
 from chalicelib.model import CheckName, DailyUsage, DayUsage, Mode, Severity
+from chalicelib.rules.idle import PROTECT, STOPPED_BY, Verdict, day_is_idle, judge_usage
 from chalicelib.settings import Settings
 from tests.unit.idle_builders import IDLE_14, NOW, days, instance, marked, snapshot
 

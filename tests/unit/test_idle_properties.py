@@ -13,7 +13,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.idle_rules import (
+from chalicelib.rules.idle import (
     IDLE_SINCE,
     PROTECT,
     STOP_AFTER,

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Loaded on a handler's first event, never by registering the handlers. (Powertools imports the
 # bare `botocore` package, 0.5 ms; its session, client and models are what cost.)
-HEAVY = ("botocore.", "boto3", "aws_xray_sdk", "slack_sdk", "chalicelib.pipeline", "chalicelib.clients")
+HEAVY = ("botocore.", "boto3", "aws_xray_sdk", "slack_sdk", "chalicelib.pipeline", "chalicelib.adapters.clients")
 
 
 def _modules_after(code: str, **env: str) -> set[str]:
@@ -50,8 +50,8 @@ def test_turning_tracing_on_loads_the_xray_sdk():
 
 
 def test_the_entry_points_bring_the_pipeline_they_run():
-    modules = _modules_after("import chalicelib.entry")
-    assert {"chalicelib.pipeline", "chalicelib.clients", "botocore.session"} <= modules
+    modules = _modules_after("import chalicelib.runtime.entry")
+    assert {"chalicelib.pipeline", "chalicelib.adapters.clients", "botocore.session"} <= modules
     assert "boto3" not in modules  # the product's clients are botocore's
 
 
@@ -61,7 +61,7 @@ RENDERERS = ("jinja2", "py_ocsf_models", "chalicelib.report.html", "chalicelib.r
 
 
 def test_no_function_loads_the_report_renderers():
-    for code in ("import app", "import chalicelib.entry, chalicelib.pipeline, chalicelib.fanout_entry"):
+    for code in ("import app", "import chalicelib.runtime.entry, chalicelib.pipeline, chalicelib.fanout.worker"):
         modules = _modules_after(code)
         assert {m for m in modules if m.startswith(RENDERERS)} == set(), code
     assert "chalicelib.report.facts" in _modules_after("import chalicelib.pipeline")

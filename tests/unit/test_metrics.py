@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from chalicelib.metrics import emit_run_metrics, run_metrics
 from chalicelib.model import (
     ActionKind,
     ActionOutcome,
@@ -18,6 +17,7 @@ from chalicelib.model import (
     Report,
     Severity,
 )
+from chalicelib.report.metrics import emit_run_metrics, run_metrics
 
 
 def finding(iid: str, severity: Severity) -> Finding:

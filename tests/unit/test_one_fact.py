@@ -36,11 +36,11 @@ from chalicelib.notify import digest_message, finding_message, finding_notice, s
 from chalicelib.notify.digest import new_by_instance
 from chalicelib.notify.messages import FindingNotice
 from chalicelib.plan import plan_resolutions
-from chalicelib.planning_supersede import REPORTED_BY_LAUNCH_HYGIENE, REPORTED_BY_SSM_UNMANAGED, superseded_reason
+from chalicelib.plan.supersede import REPORTED_BY_LAUNCH_HYGIENE, REPORTED_BY_SSM_UNMANAGED, superseded_reason
 from chalicelib.report.by_instance import by_instance
+from chalicelib.report.sprawl import sprawl_census
 from chalicelib.rules.environments import is_production, production_reason
 from chalicelib.settings import Settings
-from chalicelib.sprawl import sprawl_census
 from devtools.slack_sink import block_kit_violations, render_message
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

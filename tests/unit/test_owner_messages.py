@@ -17,7 +17,7 @@ from chalicelib.model import (
     Severity,
 )
 from chalicelib.notify.owner import actor_of, owner_email, owner_notice, owner_slack_message
-from chalicelib.planning_owner import owner_value, plan_owner_messages
+from chalicelib.plan.owner import owner_value, plan_owner_messages
 from chalicelib.settings import OwnerNotify, Settings
 from devtools.slack_sink import block_kit_violations, render_message
 from tests.builders import ACCOUNT, NOW, REGION, instance, prior_finding, snapshot

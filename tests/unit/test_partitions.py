@@ -5,11 +5,11 @@ from __future__ import annotations
 import botocore.session
 import pytest
 
-from chalicelib.asff import finding_to_asff, resolution_to_asff
 from chalicelib.model import CheckName, Finding, Resolution, Severity
 from chalicelib.notify.facts import ec2_console_url, securityhub_finding_url
 from chalicelib.notify.messages import finding_links
-from chalicelib.partitions import console_host, instance_arn, partition_of
+from chalicelib.rules.asff import finding_to_asff, resolution_to_asff
+from chalicelib.rules.partitions import console_host, instance_arn, partition_of
 from tests.builders import ACCOUNT, NOW, prior_finding
 
 

@@ -7,7 +7,7 @@ import pytest
 from chalicelib.checks.patching import detect_patch_noncompliant
 from chalicelib.checks.ssm import detect_ssm_unmanaged
 from chalicelib.model import Instance, PatchRun, PatchState, Severity, Snapshot, SsmInstanceInfo
-from chalicelib.patch_tag import PATCH_REQUESTED_TAG, format_patch_request
+from chalicelib.rules.patch_tag import PATCH_REQUESTED_TAG, format_patch_request
 from chalicelib.settings import Settings
 
 pytestmark = pytest.mark.disable_socket

@@ -7,9 +7,9 @@ import pytest
 
 from chalicelib.checks import run_checks
 from chalicelib.model import ActionKind, Instance, PatchState, Snapshot, SsmInstanceInfo
-from chalicelib.patch_tag import PATCH_REQUESTED_TAG, PROTECT_TAG, format_patch_request
 from chalicelib.plan import plan_actions
-from chalicelib.plan_patch import plan_patch_runs
+from chalicelib.plan.patch import plan_patch_runs
+from chalicelib.rules.patch_tag import PATCH_REQUESTED_TAG, PROTECT_TAG, format_patch_request
 from chalicelib.settings import Settings
 
 pytestmark = pytest.mark.disable_socket

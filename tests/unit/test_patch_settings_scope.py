@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.patch_tag import format_patch_request, parse_patch_request
-from chalicelib.scope import EventError, scope_from_event
+from chalicelib.events.scope import EventError, scope_from_event
+from chalicelib.rules.patch_tag import format_patch_request, parse_patch_request
 from chalicelib.settings import Settings, SettingsError, load_settings
 
 pytestmark = pytest.mark.disable_socket

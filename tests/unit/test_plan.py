@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chalicelib.asff import clip
 from chalicelib.model import ActionKind, CheckName, CheckResult, Finding, FindingStatus, Severity
 from chalicelib.plan import plan_actions
+from chalicelib.rules.asff import clip
 from chalicelib.settings import load_settings
 from tests.builders import ACCOUNT, NOW, REGION, instance, prior_finding, snapshot
 

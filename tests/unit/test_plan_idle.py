@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.idle_rules import IDLE_SINCE, LIFECYCLE_KEYS, PROTECT, STOP_AFTER, STOPPED_BY
 from chalicelib.model import ACTION_MODES, ActionKind, Mode
+from chalicelib.rules.idle import IDLE_SINCE, LIFECYCLE_KEYS, PROTECT, STOP_AFTER, STOPPED_BY
 from chalicelib.settings import Settings
 from tests.unit.idle_builders import IDLE_14, NOW, carry_out, idle_actions, instance, marked, plan_for, snapshot
 

@@ -1,4 +1,4 @@
-"""The CLI's streamed JSON report (chalicelib/report_json.py) is json.dump's text of Report.to_dict(),
+"""The CLI's streamed JSON report (chalicelib/report/json_stream.py) is json.dump's text of Report.to_dict(),
 byte for byte: the report's keys and layout are a public promise, streaming only saves memory."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from chalicelib.model import (
     Report,
     Severity,
 )
-from chalicelib.report_json import iter_report_json, write_report_json
+from chalicelib.report.json_stream import iter_report_json, write_report_json
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 

@@ -7,13 +7,13 @@ import tomllib
 from datetime import timedelta
 
 from chalicelib import __version__
-from chalicelib.asff import finding_to_asff, resolution_to_asff
 from chalicelib.model import CheckName, CheckResult, Finding, Mode, PriorFinding, Report, Resolution, Severity
 from chalicelib.report.charts import bar_chart, sprawl_chart
 from chalicelib.report.facts import audit_facts
 from chalicelib.report.from_securityhub import view_from_securityhub
 from chalicelib.report.html import html_context
 from chalicelib.report.view import severity_matrix, view_from_report
+from chalicelib.rules.asff import finding_to_asff, resolution_to_asff
 from chalicelib.settings import Settings
 from tests.builders import ACCOUNT, NOW, REGION, instance, snapshot
 from tests.conftest import PROJECT_DIR

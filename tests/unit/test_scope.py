@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from chalicelib.scope import EventError, scope_from_event
+from chalicelib.events.scope import EventError, scope_from_event
 from devtools import events
 from tests.conftest import shared_event, shared_event_names
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.scope import EventError, scope_from_event
+from chalicelib.events.scope import EventError, scope_from_event
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = ROOT / "tests" / "fixtures"

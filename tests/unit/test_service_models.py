@@ -1,4 +1,4 @@
-"""The trimmed service models (chalicelib/models/) are what the installed botocore gives, and hold
+"""The trimmed service models (chalicelib/adapters/models/) are what the installed botocore gives, and hold
 every operation ec2-warden calls."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from pathlib import Path
 import botocore.session
 from botocore import xform_name
 
-from chalicelib.clients import AwsClients
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.adapters.service_models import MODELS_DIR, OPERATIONS
 from chalicelib.model import Mode
-from chalicelib.permissions import permissions_for_mode
-from chalicelib.service_models import MODELS_DIR, OPERATIONS
+from chalicelib.rules.permissions import permissions_for_mode
 from devtools import service_models
 
 CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
@@ -55,7 +55,7 @@ def test_every_operation_chalicelib_names_is_in_the_trimmed_models():
         for name in {xform_name(op) for _, op in called}
         if not any(xform_name(op) == name for ops in OPERATIONS.values() for op in ops)
     }
-    assert missing == set(), f"add these to chalicelib/service_models.OPERATIONS: {sorted(missing)}"
+    assert missing == set(), f"add these to chalicelib/adapters/service_models.OPERATIONS: {sorted(missing)}"
 
 
 def test_every_operation_is_authorised_by_a_declared_permission():

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.checks import run_checks
-from chalicelib.idle_rules import PROTECT, STOPPED_BY
 from chalicelib.model import Mode, Report
+from chalicelib.report.sprawl import MAX_GROUPS, OTHER, UNTAGGED, sprawl_census
+from chalicelib.rules.idle import PROTECT, STOPPED_BY
 from chalicelib.settings import Settings
-from chalicelib.sprawl import MAX_GROUPS, OTHER, UNTAGGED, sprawl_census
 from tests.unit.idle_builders import IDLE_14, NOW, instance, marked, snapshot
 
 SETTINGS = Settings()

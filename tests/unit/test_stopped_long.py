@@ -8,8 +8,8 @@ import pytest
 
 from chalicelib.checks import CHECKS
 from chalicelib.checks.stopped import detect_stopped_long
-from chalicelib.idle_rules import STOPPED_BY
 from chalicelib.model import CheckName, Severity
+from chalicelib.rules.idle import STOPPED_BY
 from chalicelib.settings import Settings
 from tests.unit.idle_builders import NOW, instance, snapshot
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.utils import parse_timestamp
 
-from chalicelib.clients import _parse_timestamp
+from chalicelib.adapters.clients import _parse_timestamp
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.tracing import tracing_enabled
+from chalicelib.runtime.tracing import tracing_enabled
 
 LAMBDA = {"LAMBDA_TASK_ROOT": "/var/task"}
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.scope import Scope
+from chalicelib.events.scope import Scope
+from chalicelib.events.trust import outside_boundary, within_boundary
 from chalicelib.settings import load_settings
-from chalicelib.trust import outside_boundary, within_boundary
 
 EVENT = Scope("RunInstances", account="111122223333", region="eu-west-1", instance_ids=frozenset({"i-00000001"}))
 

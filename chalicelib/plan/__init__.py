@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from .asff import DESCRIPTION_LIMIT, TITLE_LIMIT, clip
-from .model import (
+from chalicelib.model import (
     ACTION_MODES,
     Action,
     ActionKind,
@@ -20,15 +19,16 @@ from .model import (
     Resolution,
     Snapshot,
 )
-from .notify import MESSAGE_DIGEST, MESSAGE_FINDING, MESSAGE_ROLLUP, is_news
-from .notify.compose import DEADLINE_HORIZON
-from .notify.facts import reminders_due, stop_deadlines
-from .plan_idle import plan_idle_lifecycle
-from .plan_patch import plan_patch_runs
-from .planning_actor import attribute_findings, plan_launch_attribution
-from .planning_supersede import superseded_reason
-from .rules.timefmt import parse_iso
-from .settings import Settings
+from chalicelib.notify import MESSAGE_DIGEST, MESSAGE_FINDING, MESSAGE_ROLLUP, is_news
+from chalicelib.notify.compose import DEADLINE_HORIZON
+from chalicelib.notify.facts import reminders_due, stop_deadlines
+from chalicelib.plan.actor import attribute_findings, plan_launch_attribution
+from chalicelib.plan.idle import plan_idle_lifecycle
+from chalicelib.plan.patch import plan_patch_runs
+from chalicelib.plan.supersede import superseded_reason
+from chalicelib.rules.asff import DESCRIPTION_LIMIT, TITLE_LIMIT, clip
+from chalicelib.rules.timefmt import parse_iso
+from chalicelib.settings import Settings
 
 # One event that exposes fifty instances gets nine messages and a roll-up, not fifty messages.
 MAX_FINDING_MESSAGES = 10

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from .checks.patching import CODES_A_RUN_CANNOT_FIX
-from .model import Action, ActionKind, CheckName, CheckResult, Finding, Snapshot
-from .patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
-from .rules.tags import is_protected
-from .scope import PATCH_DOCUMENT
-from .settings import Settings
+from chalicelib.checks.patching import CODES_A_RUN_CANNOT_FIX
+from chalicelib.events.scope import PATCH_DOCUMENT
+from chalicelib.model import Action, ActionKind, CheckName, CheckResult, Finding, Snapshot
+from chalicelib.rules.patch_tag import PATCH_REQUESTED_TAG, parse_patch_request
+from chalicelib.rules.tags import is_protected
+from chalicelib.settings import Settings
 
 COMMENT_LIMIT = 100  # SendCommand's Comment is at most 100 characters
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from .model import ACTION_MODES, ActionKind, Mode
-from .rules.leases import LEASED_KIND_NAMES
+from chalicelib.model import ACTION_MODES, ActionKind, Mode
+from chalicelib.rules.leases import LEASED_KIND_NAMES
 
 # What the snapshot reads, in every mode (audit included). Describe* calls take no resource ARN.
 READ_PERMISSIONS: tuple[str, ...] = (
@@ -95,7 +95,7 @@ PLATFORM_PERMISSIONS: tuple[str, ...] = (
 )
 
 
-# The organisation-wide sweep (chalicelib/fanout_entry.py), in every mode and in the home account
+# The organisation-wide sweep (chalicelib/fanout/worker.py), in every mode and in the home account
 # only: listing the Organization's accounts (SWEEP_ACCOUNTS=organization), sending one message
 # per account x region to the fan-out queue (SendMessageBatch is authorised as sqs:SendMessage),
 # the worker's SQS trigger (Lambda polls with the function's role), and assuming

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clients import AWS_ERRORS, TemporaryCredentials, aws_error_message
-from .fanout import SQS_BATCH_LIMIT, Target, chunks
+from chalicelib.adapters.clients import AWS_ERRORS, TemporaryCredentials, aws_error_message
+from chalicelib.fanout.targets import SQS_BATCH_LIMIT, Target, chunks
 
 ORGANIZATIONS_PAGE_SIZE = 20  # ListAccounts' MaxResults allows at most 20
 SESSION_SECONDS = 900  # the least STS allows: a worker run is bounded by Lambda's 300 s timeout

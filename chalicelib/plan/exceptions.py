@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.idle_rules import LIFECYCLE_KEYS, STOPPED_BY, has_lifecycle_tags
 from chalicelib.model import Action, ActionKind, CheckName, CheckResult, Finding, Plan, Snapshot
 from chalicelib.rules import timefmt
 from chalicelib.rules.exceptions import WardenException, waiver_for
+from chalicelib.rules.idle import LIFECYCLE_KEYS, STOPPED_BY, has_lifecycle_tags
 
 # Which check's waiver holds back which action kinds.
 _HELD_BACK = {

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .idle_rules import read_mark, stopped_by_warden
-from .model import CheckName, CheckResult, Instance, Snapshot
-from .rules.environments import environment_label, is_production
-from .rules.tags import is_protected, owner_of
-from .settings import Settings
+from chalicelib.model import CheckName, CheckResult, Instance, Snapshot
+from chalicelib.rules.environments import environment_label, is_production
+from chalicelib.rules.idle import read_mark, stopped_by_warden
+from chalicelib.rules.tags import is_protected, owner_of
+from chalicelib.settings import Settings
 
 UNTAGGED = "(untagged)"
 OTHER = "(other)"

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import TextIO
 
-from .model import Report
+from chalicelib.model import Report
 
 INDENT = 2
 

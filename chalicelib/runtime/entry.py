@@ -9,16 +9,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .clients import AwsClients
-from .events.dispatch import run_routed
-from .log import logger
-from .metrics import emit_run_metrics
-from .model import ReadError, Report
-from .partitions import partition_of
-from .pipeline import run
-from .rules.ids import is_account_id
-from .scope import EventError, Scope, scope_from_event, sweep_scope
-from .settings import Settings, load_settings
+from chalicelib.adapters.clients import AwsClients
+from chalicelib.adapters.log import logger
+from chalicelib.events.dispatch import run_routed
+from chalicelib.events.scope import EventError, Scope, scope_from_event, sweep_scope
+from chalicelib.model import ReadError, Report
+from chalicelib.pipeline import run
+from chalicelib.report.metrics import emit_run_metrics
+from chalicelib.rules.ids import is_account_id
+from chalicelib.rules.partitions import partition_of
+from chalicelib.settings import Settings, load_settings
 
 # Clients cost ~0.3 s each to build; a warm Lambda keeps them. The call count is per run (a delta).
 _CLIENTS: dict[tuple[str, str | None], AwsClients] = {}

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..asff import GENERATOR_PREFIX, NOTE_AUTHOR, prior_from_asff, product_arn
-from ..clients import AWS_ERRORS, aws_error_message
-from ..model import PriorFinding, finding_id_prefix
-from ..partitions import instance_arn
+from chalicelib.adapters.clients import AWS_ERRORS, aws_error_message
+from chalicelib.model import PriorFinding, finding_id_prefix
+from chalicelib.rules.asff import GENERATOR_PREFIX, NOTE_AUTHOR, prior_from_asff, product_arn
+from chalicelib.rules.partitions import instance_arn
 
 MAX_FINDINGS_PER_CALL = 100
 MAX_BATCH_BYTES = 6 * 1024 * 1024 - 64 * 1024  # 6 MB request limit, with room for the envelope

@@ -19,7 +19,8 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
-from .idle_rules import (
+from chalicelib.model import Action, ActionKind, CheckName, CheckResult, Instance, Snapshot
+from chalicelib.rules.idle import (
     LIFECYCLE_KEYS,
     START_TRIGGER,
     STOPPED_BY,
@@ -33,9 +34,8 @@ from .idle_rules import (
     read_mark,
     restarted_since_marked,
 )
-from .model import Action, ActionKind, CheckName, CheckResult, Instance, Snapshot
-from .rules.tags import STOP_AFTER
-from .settings import Settings
+from chalicelib.rules.tags import STOP_AFTER
+from chalicelib.settings import Settings
 
 
 def plan_idle_lifecycle(

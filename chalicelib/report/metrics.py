@@ -10,7 +10,7 @@ applies one set of dimensions to a whole EMF object, so each breakdown is its ow
                                role missing or refusing, for an event of that account)
   service, where               Errors
 
-Only the Lambda entry points emit (chalicelib/entry.py): the CLI's stdout is its report."""
+Only the Lambda entry points emit (chalicelib/runtime/entry.py): the CLI's stdout is its report."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
-from .model import Report
+from chalicelib.model import Report
 
 SERVICE = "ec2-warden"
 # Errors that are also counted as ActionErrors{kind=assume-role}.

@@ -2,7 +2,7 @@
 
 botocore parses a service's whole model when the first client of that service is built: EC2's is
 3.7 MB of JSON (830 operations), and building the first EC2 client took ~110 ms here, ~75 ms of
-it parsing operations ec2-warden never calls (bench/cold_start.py). chalicelib/models/ holds, per
+it parsing operations ec2-warden never calls (bench/cold_start.py). chalicelib/adapters/models/ holds, per
 service, the model of the installed botocore cut down to the operations below and the shapes they
 reach, documentation removed; clients.py puts that folder first on botocore's model search path.
 botocore still reads everything else (endpoint rules, paginators, partitions) from its own data.
@@ -56,7 +56,7 @@ OPERATIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 
 def use_trimmed_models(loader: object) -> None:
-    """Put chalicelib/models/ first on this botocore loader's search path (once).
+    """Put chalicelib/adapters/models/ first on this botocore loader's search path (once).
 
     A service or API version not in that folder is read from botocore's own data, as before."""
     paths: list[str] = loader.search_paths  # type: ignore[attr-defined]

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.events.actor import Actor, actor_from_record
-
-from .rules import ids as id_rules
+from chalicelib.rules import ids as id_rules
 
 
 class EventError(ValueError):

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .model import Finding, Instance, PriorFinding, Resolution, Severity
-from .partitions import instance_arn, partition_of
-from .rules.timefmt import format_iso_millis
+from chalicelib.model import Finding, Instance, PriorFinding, Resolution, Severity
+from chalicelib.rules.partitions import instance_arn, partition_of
+from chalicelib.rules.timefmt import format_iso_millis
 
 if TYPE_CHECKING:
     from chalicelib.events.actor import Actor
@@ -47,7 +47,7 @@ def _owner_fields(resource_account: str, reporter: str | None) -> dict[str, str]
 
     With the default product ARN, AWS accepts a finding only from the account in its AwsAccountId,
     so a finding kept in the home account's hub (`reporter`) carries the home account there and
-    names the swept account here and in its resource ARN (see chalicelib/fanout_entry.py)."""
+    names the swept account here and in its resource ARN (see chalicelib/fanout/worker.py)."""
     if reporter is None or reporter == resource_account:
         return {}
     return {"ec2-warden/ResourceAccount": resource_account}

@@ -19,13 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .model import DailyUsage, DayUsage, Instance
-from .rules.tags import IDLE_SINCE, LIFECYCLE_KEYS, MARK_KEYS, PROTECT, STOP_AFTER, STOPPED_BY, is_protected
-from .rules.timefmt import as_utc as _utc
-from .rules.timefmt import format_iso as format_time
-from .rules.timefmt import parse_iso as parse_time
-from .rules.timefmt import parse_utc_pattern
-from .settings import Settings
+from chalicelib.model import DailyUsage, DayUsage, Instance
+from chalicelib.rules.tags import IDLE_SINCE, LIFECYCLE_KEYS, MARK_KEYS, PROTECT, STOP_AFTER, STOPPED_BY, is_protected
+from chalicelib.rules.timefmt import as_utc as _utc
+from chalicelib.rules.timefmt import format_iso as format_time
+from chalicelib.rules.timefmt import parse_iso as parse_time
+from chalicelib.rules.timefmt import parse_utc_pattern
+from chalicelib.settings import Settings
 
 __all__ = ["IDLE_SINCE", "LIFECYCLE_KEYS", "MARK_KEYS", "PROTECT", "STOPPED_BY", "STOP_AFTER"]
 __all__ += ["format_time", "is_protected", "parse_time"]

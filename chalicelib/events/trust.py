@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .scope import Scope
-from .settings import Settings
+from chalicelib.events.scope import Scope
+from chalicelib.settings import Settings
 
 
 def outside_boundary(scope: Scope, settings: Settings, own_account: str | None, own_region: str | None) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
-from ..settings import Settings
+from chalicelib.settings import Settings
 
 PARAMETER_MAX_AGE = 300  # seconds a warm Lambda keeps the URL before reading SSM again
 TIMEOUT = 5  # seconds per attempt; Slack answers in well under one

@@ -6,7 +6,7 @@ CLI's --endpoint-url and for tests.
 
 botocore, not boto3: boto3 adds nothing to a client but its import (s3transfer and the resource
 layer, ~10-20 ms of cold start), and its clients are these same botocore clients. Every client
-reads the trimmed service models of chalicelib/models/ (service_models.py)."""
+reads the trimmed service models of chalicelib/adapters/models/ (service_models.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError, ResponseParserFactory
 from botocore.utils import parse_timestamp
 
-from .rules.timefmt import parse_iso_aware
-from .service_models import use_trimmed_models
+from chalicelib.adapters.service_models import use_trimmed_models
+from chalicelib.rules.timefmt import parse_iso_aware
 
 
 class DeadlineExceeded(BotoCoreError):
@@ -107,7 +107,7 @@ def _botocore_session() -> botocore.session.Session:
 
     Each new session otherwise re-reads and parses the service models: measured here, building
     the ec2 and securityhub clients of a fresh session takes ~0.55 s, with a shared loader ~0.05 s,
-    for every fan-out message of a member account. The loader reads chalicelib/models/ first."""
+    for every fan-out message of a member account. The loader reads chalicelib/adapters/models/ first."""
     session = botocore.session.get_session()
     if not _LOADER:
         loader = session.get_component("data_loader")

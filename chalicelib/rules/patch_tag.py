@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .rules.tags import PATCH_REQUESTED_AT as PATCH_REQUESTED_TAG
-from .rules.tags import PROTECT as PROTECT_TAG  # owners opt an instance out of every change ec2-warden would make
-from .rules.timefmt import format_iso, parse_iso
+from chalicelib.rules.tags import PATCH_REQUESTED_AT as PATCH_REQUESTED_TAG
+from chalicelib.rules.tags import (
+    PROTECT as PROTECT_TAG,  # owners opt an instance out of every change ec2-warden would make
+)
+from chalicelib.rules.timefmt import format_iso, parse_iso
 
 __all__ = ["PATCH_REQUESTED_TAG", "PROTECT_TAG", "format_patch_request", "parse_patch_request"]
 

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .model import Mode, ReadError
-from .rules import ids
-from .settings import Settings
+from chalicelib.model import Mode, ReadError
+from chalicelib.rules import ids
+from chalicelib.settings import Settings
 
 T = TypeVar("T")
 

@@ -25,9 +25,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .clients import AWS_ERRORS, AwsClients, aws_error_message
-from .entry import _account_of, _region_of, clients_for, handle_sweep, time_budget
-from .fanout import (
+from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.adapters.log import logger
+from chalicelib.events.scope import EventError, sweep_scope
+from chalicelib.fanout.aws import assume_role, list_active_accounts, send_targets
+from chalicelib.fanout.targets import (
     FanoutReport,
     MessageError,
     MessageResult,
@@ -40,13 +42,11 @@ from .fanout import (
     plan_targets,
     sweep_regions,
 )
-from .fanout_aws import assume_role, list_active_accounts, send_targets
-from .log import logger
-from .metrics import emit_run_metrics
-from .model import ReadError
-from .pipeline import run
-from .scope import EventError, sweep_scope
-from .settings import FindingsDestination, Settings, load_settings
+from chalicelib.model import ReadError
+from chalicelib.pipeline import run
+from chalicelib.report.metrics import emit_run_metrics
+from chalicelib.runtime.entry import _account_of, _region_of, clients_for, handle_sweep, time_budget
+from chalicelib.settings import FindingsDestination, Settings, load_settings
 
 
 class FanoutBatchFailed(RuntimeError):

@@ -1,0 +1,2 @@
+"""Organisation-wide sweeps: targets and the SQS message (pure), the AWS calls, the worker's
+flow."""
