@@ -8,12 +8,9 @@ from chalicelib.cli.failures import UsageError
 
 
 def run_lab(port: int, out: TextIO) -> int:
-    try:
-        from devtools.lab import serve_lab  # moto: a development dependency, never deployed
-    except ImportError as exc:
-        raise UsageError(
-            f"lab needs the development requirements (pip install -r requirements-dev.txt): {exc}"
-        ) from None
+    from chalicelib.cli.devtools_loader import LAB, load
+
+    serve_lab = load(LAB, "lab")  # moto: a development dependency, never deployed
     try:
         return serve_lab(port, out)
     except OSError as exc:  # the port is taken

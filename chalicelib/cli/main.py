@@ -79,9 +79,9 @@ def _dispatch(args: Any, io: Streams) -> int:
     if args.command is None:
         raise UsageError("name a command: sweep, replay, report, exception, demo or lab (see --help)")
     if args.command == "demo":
-        from devtools.demo import run_demo  # only here: nothing deployed imports moto
+        from chalicelib.cli.devtools_loader import DEMO, load
 
-        return run_demo(out=io.out)
+        return int(load(DEMO, "demo")(out=io.out))
     if args.command == "lab":
         from chalicelib.cli.lab import run_lab
 
