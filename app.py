@@ -139,6 +139,6 @@ if EVENT_DELIVERY == "queued":
         name="on_event_batch",
     )
     def on_event_batch(event):
-        from chalicelib.events.batch_entry import handle_event_batch
+        from chalicelib.runtime.batch_entry import handle_event_batch
 
         return handle_event_batch([record.to_dict() for record in event], event.context)

@@ -9,7 +9,7 @@ RunInstances naming a few of the instances each (every instance named once), 20 
 AuthorizeSecurityGroupIngress on the groups. The same events, shuffled, are then handled:
 
   one by one  chalicelib.runtime.entry.handle_event per event (what on_ec2_api_call runs)
-  queued      chalicelib.events.batch_entry.handle_event_batch per BATCH records (on_event_batch)
+  queued      chalicelib.runtime.batch_entry.handle_event_batch per BATCH records (on_event_batch)
 
 in a warm container each (audit mode: nothing written, so both see the same world). Reported: AWS
 calls in all and per event, DescribeInstances per account, the handler thread's CPU
@@ -78,8 +78,8 @@ def storm(world: dict[str, dict[str, list[str]]], events_count: int) -> list[dic
 
 def _run(kind: str, stream: list[dict[str, Any]], batch: int) -> dict[str, Any]:
     from chalicelib.adapters.member_sessions import MEMBER_SESSIONS
-    from chalicelib.events.batch_entry import handle_event_batch
     from chalicelib.runtime import entry
+    from chalicelib.runtime.batch_entry import handle_event_batch
     from chalicelib.runtime.entry import handle_event
 
     entry._CLIENTS.clear()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from chalicelib.rules.partitions import instance_arn
 
 if TYPE_CHECKING:
-    from chalicelib.events.actor import Actor
+    from chalicelib.rules.actor import Actor
 
 
 class Severity(enum.StrEnum):

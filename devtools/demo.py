@@ -237,10 +237,10 @@ def _write_reports(ctx: DemoContext, out_dir: Path) -> None:
     """The audit reports a person keeps: the fleet as a sweep sees it now (audit mode: reads only),
     and ec2-warden's findings read back from Security Hub, open and resolved in the demo."""
     from chalicelib.adapters.clients import AwsClients
+    from chalicelib.cli.report_command import securityhub_report
     from chalicelib.events.scope import sweep_scope
     from chalicelib.model import Mode
     from chalicelib.pipeline import run
-    from chalicelib.report.command import securityhub_report
     from chalicelib.report.render import write_report
     from chalicelib.settings import load_settings
 

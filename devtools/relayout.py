@@ -74,11 +74,19 @@ MOVES: dict[str, str] = {
     "chalicelib/sprawl.py": "chalicelib/report/sprawl.py",
     # fanout/: organisation-wide sweeps (targets + message codec, AWS calls, the worker's flow)
     "chalicelib/fanout.py": "chalicelib/fanout/targets.py",
-    "chalicelib/fanout_aws.py": "chalicelib/fanout/aws.py",
+    "chalicelib/fanout_aws.py": "chalicelib/adapters/fanout_aws.py",
+    "chalicelib/fanout/aws.py": "chalicelib/adapters/fanout_aws.py",
     "chalicelib/fanout_entry.py": "chalicelib/fanout/worker.py",
     # runtime/: the Lambda side of a run (handlers' flows, clients cache, time budget, tracing switch)
     "chalicelib/entry.py": "chalicelib/runtime/entry.py",
     "chalicelib/tracing.py": "chalicelib/runtime/tracing.py",
+    # member events: the flows that route an event to its account and run the pipeline there
+    "chalicelib/events/dispatch.py": "chalicelib/runtime/dispatch.py",
+    "chalicelib/events/batch_entry.py": "chalicelib/runtime/batch_entry.py",
+    # who did it: the actor's facts are vocabulary every layer shares (model, ASFF, Slack)
+    "chalicelib/events/actor.py": "chalicelib/rules/actor.py",
+    # `report --from-securityhub` reads Security Hub: a command of the CLI, not a renderer
+    "chalicelib/report/command.py": "chalicelib/cli/report_command.py",
 }
 
 # Data folders that move with the module that reads them (service_models.MODELS_DIR is __file__-relative).

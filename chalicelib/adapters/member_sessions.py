@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.adapters.clients import AwsClients, TemporaryCredentials
-from chalicelib.fanout.aws import assume_role, list_active_accounts
+from chalicelib.adapters.fanout_aws import assume_role, list_active_accounts
 from chalicelib.fanout.targets import member_role_arn
 from chalicelib.settings import FindingsDestination, Settings
 

@@ -7,23 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
 from chalicelib.cli.failures import UsageError
+from chalicelib.cli.options import OutputOptions
 from chalicelib.model import Report, Severity
 from chalicelib.report.json_stream import write_report_json
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    color: bool = False  # stdout is a terminal and NO_COLOR is not set
-    min_severity: Severity | None = None  # findings below it are not printed (they are still imported)
-    hidden: int = 0  # how many findings --min-severity left out
-    group_by: str = "none"  # "instance": each instance's findings together (--group-by)
-    now: datetime | None = None  # the time the run judged at (audit reports' header)
-
 
 Renderer = Callable[[Report, TextIO, OutputOptions], None]
 

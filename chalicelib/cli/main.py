@@ -16,7 +16,8 @@ from typing import Any, TextIO
 
 from chalicelib.cli.args import build_parser
 from chalicelib.cli.failures import BAD_INPUT, COULD_NOT_FINISH, CouldNotFinish, UsageError, describe_failure
-from chalicelib.cli.formats import OutputOptions, print_report
+from chalicelib.cli.formats import print_report
+from chalicelib.cli.options import OutputOptions
 from chalicelib.model import Mode, Report, Severity
 
 MAX_EVENT_BYTES = 1024 * 1024  # a real EventBridge event is at most 256 KB
@@ -97,9 +98,9 @@ def _dispatch(args: Any, io: Streams) -> int:
 
 
 def _report(args: Any, io: Streams) -> int:
-    """`report --from-securityhub`: chalicelib/report/command.py."""
+    """`report --from-securityhub`: chalicelib/cli/report_command.py."""
     from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
-    from chalicelib.report.command import ReportUsageError, securityhub_report
+    from chalicelib.cli.report_command import ReportUsageError, securityhub_report
     from chalicelib.report.html import RendererUnavailable
     from chalicelib.settings import load_settings
 
@@ -128,10 +129,10 @@ def _run(args: Any, io: Streams) -> int:
 
 def _sweep_or_replay(args: Any, io: Streams, stack: ExitStack) -> int:
     from chalicelib.adapters.clients import AwsClients
-    from chalicelib.events.dispatch import run_routed
     from chalicelib.events.scope import sweep_scope
     from chalicelib.pipeline import run
     from chalicelib.rules.partitions import partition_of
+    from chalicelib.runtime.dispatch import run_routed
     from chalicelib.settings import load_settings, near_misses, parse_flag
 
     for warning in near_misses(os.environ):

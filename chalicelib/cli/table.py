@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from chalicelib.cli.formats import OutputOptions
+from chalicelib.cli.options import OutputOptions
 from chalicelib.model import Report, Severity
 from chalicelib.report.by_instance import by_instance
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.events.actor import Actor, actor_from_record
 from chalicelib.rules import ids as id_rules
+from chalicelib.rules.actor import Actor, actor_from_record
 
 
 class EventError(ValueError):

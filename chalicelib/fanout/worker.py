@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
+from chalicelib.adapters.fanout_aws import assume_role, list_active_accounts, send_targets
 from chalicelib.adapters.log import logger
 from chalicelib.events.scope import EventError, sweep_scope
-from chalicelib.fanout.aws import assume_role, list_active_accounts, send_targets
 from chalicelib.fanout.targets import (
     FanoutReport,
     MessageError,

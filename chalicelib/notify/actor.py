@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.events.actor import Actor
 from chalicelib.notify.blocks import MAX_TEXT, Block, clip_mrkdwn, escape
 from chalicelib.rules import timefmt
+from chalicelib.rules.actor import Actor
 
 ROOT_CALLOUT = ":rotating_light: *Made as the account's root user.*"
 NO_MFA_CALLOUT = ":warning: *Made from the AWS console without MFA.*"

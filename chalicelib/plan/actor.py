@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from chalicelib.events.actor import Actor
 from chalicelib.model import Action, ActionKind, CheckName, Finding, PriorFinding, Severity, Snapshot
 from chalicelib.rules import tags
+from chalicelib.rules.actor import Actor
 from chalicelib.settings import Settings
 
 LAUNCHED_BY_TAG = tags.LAUNCHED_BY

@@ -11,7 +11,7 @@ from chalicelib.rules.partitions import instance_arn, partition_of
 from chalicelib.rules.timefmt import format_iso_millis
 
 if TYPE_CHECKING:
-    from chalicelib.events.actor import Actor
+    from chalicelib.rules.actor import Actor
 
 SCHEMA_VERSION = "2018-10-08"
 GENERATOR_PREFIX = "ec2-warden/"

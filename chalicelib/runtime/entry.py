@@ -11,13 +11,13 @@ from typing import Any
 
 from chalicelib.adapters.clients import AwsClients
 from chalicelib.adapters.log import logger
-from chalicelib.events.dispatch import run_routed
 from chalicelib.events.scope import EventError, Scope, scope_from_event, sweep_scope
 from chalicelib.model import ReadError, Report
 from chalicelib.pipeline import run
 from chalicelib.report.metrics import emit_run_metrics
 from chalicelib.rules.ids import is_account_id
 from chalicelib.rules.partitions import partition_of
+from chalicelib.runtime.dispatch import run_routed
 from chalicelib.settings import Settings, load_settings
 
 # Clients cost ~0.3 s each to build; a warm Lambda keeps them. The call count is per run (a delta).

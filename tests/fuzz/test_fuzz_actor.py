@@ -19,12 +19,12 @@ from moto import mock_aws
 
 from chalicelib.adapters.clients import AwsClients
 from chalicelib.checks import run_checks
-from chalicelib.events.actor import actor_from_record
 from chalicelib.events.scope import scope_from_event
 from chalicelib.model import ActionKind, Mode
 from chalicelib.notify import FindingNotice, finding_message, rollup_message
 from chalicelib.pipeline import run_event
 from chalicelib.plan import plan_actions
+from chalicelib.rules.actor import actor_from_record
 from chalicelib.rules.asff import finding_to_asff, prior_from_asff
 from chalicelib.settings import load_settings
 from devtools import events

@@ -11,8 +11,8 @@ import boto3
 import pytest
 
 from chalicelib.adapters.member_sessions import MEMBER_SESSIONS
-from chalicelib.events.batch_entry import EventBatchFailed, handle_event_batch
 from chalicelib.runtime import entry
+from chalicelib.runtime.batch_entry import EventBatchFailed, handle_event_batch
 from chalicelib.runtime.entry import handle_event, handle_sweep
 from devtools import events
 from devtools.fleet import base_network, make_group, tcp

@@ -14,8 +14,8 @@ import pytest
 from botocore.stub import Stubber
 from moto.sts.models import sts_backends
 
+from chalicelib.adapters.fanout_aws import send_targets
 from chalicelib.adapters.log import logger
-from chalicelib.fanout.aws import send_targets
 from chalicelib.fanout.targets import Target, decode_target, encode_target
 from chalicelib.fanout.worker import FanoutBatchFailed, handle_scheduled_sweep, handle_sweep_messages
 from chalicelib.runtime import entry

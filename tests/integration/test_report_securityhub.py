@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.cli import main
+from chalicelib.cli.report_command import ReportUsageError, securityhub_report
 from chalicelib.model import CheckName, Finding, Mode, PriorFinding, Resolution, Severity
-from chalicelib.report.command import ReportUsageError, securityhub_report
 from chalicelib.rules.asff import finding_to_asff, resolution_to_asff
 from devtools.fleet import seed_exposure_fleet
 from tests.report_support import audit_sweep

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.events.actor import Actor, actor_from_record, client_label
 from chalicelib.events.scope import scope_from_event, sweep_scope
+from chalicelib.rules.actor import Actor, actor_from_record, client_label
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PUBLISHED = FIXTURES / "published"

@@ -18,7 +18,8 @@ CHALICELIB = PROJECT_DIR / "chalicelib"
 
 # Bottom first. A layer may import itself and what is below it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("chalicelib.model", "chalicelib.settings", "chalicelib.rules"),  # plain data, shared vocabulary
+    # plain data, shared vocabulary (fanout.targets: the fan-out's targets and message codec, pure)
+    ("chalicelib.model", "chalicelib.settings", "chalicelib.rules", "chalicelib.fanout.targets"),
     ("chalicelib.events",),  # event -> Scope, trust boundary
     ("chalicelib.checks",),  # Snapshot -> findings
     ("chalicelib.notify",),  # Slack payloads
@@ -35,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 # Pure: import no AWS SDK, no adapter, nothing with I/O; read neither the clock nor the environment.
 # settings is pure but for one thing, its purpose: load_settings reads the environment, lazily.
 PURE = (
+    "chalicelib.fanout.targets",
     "chalicelib.model",
     "chalicelib.settings",
     "chalicelib.rules",
@@ -167,7 +169,7 @@ def test_the_checks_see_an_upward_import_and_a_cycle():
     assert _upward(graph) == ["chalicelib.rules.idle (layer 0) imports chalicelib.pipeline (layer 9)"]
     graph["chalicelib.model"] = graph["chalicelib.model"] | {"chalicelib.rules.environments"}
     assert any({"chalicelib.model", "chalicelib.rules.environments"} <= set(c) for c in _cycles(graph))
-    assert _graph()["chalicelib.settings"] == {"chalicelib.model"}  # the graph holds real edges
+    assert "chalicelib.model" in _graph()["chalicelib.settings"]  # the graph holds real edges
 
 
 def test_pure_layers_import_no_io():

@@ -96,10 +96,10 @@ def test_what_production_means_is_read_only_in_rules_environments():
     assert _offenders(ENVIRONMENT_SETTINGS, {RULES / "environments.py", CHALICELIB / "settings.py"}) == []
 
 
-def test_the_flat_environments_module_only_re_exports():
+def test_environments_are_defined_in_rules_only():
+    assert not (CHALICELIB / "environments.py").exists()
     tree = ast.parse((CHALICELIB / "rules" / "environments.py").read_text())
-    defined = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
-    assert defined == []
+    assert [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "is_production"]
 
 
 def test_the_lease_kinds_are_defined_once():

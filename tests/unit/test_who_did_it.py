@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.checks import run_checks
-from chalicelib.events.actor import Actor
 from chalicelib.model import ACTION_MODES, ActionKind, FindingStatus, Mode, Resolution, Severity
 from chalicelib.notify import FindingNotice, finding_message, rollup_message
 from chalicelib.plan import plan_actions
 from chalicelib.plan.actor import CONSOLE_REASON, LAUNCHED_BY_TAG, ROOT_REASON
+from chalicelib.rules.actor import Actor
 from chalicelib.rules.asff import finding_to_asff, prior_from_asff, resolution_to_asff
 from chalicelib.settings import load_settings
 from tests.builders import NOW, eni, group, instance, rule, snapshot

@@ -1,6 +1,6 @@
 """Lambda entry point of queued events (app.py on_event_batch): one SQS batch, coalesced per
 account and region (chalicelib/events/coalesce.py), one pipeline run per group, each in the
-account it belongs to (chalicelib/events/dispatch.py), and Lambda's partial batch response.
+account it belongs to (chalicelib/runtime/dispatch.py), and Lambda's partial batch response.
 
 A record that cannot be read fails alone (it is retried, then waits in the redrive queue); an
 ignored or duplicate record is done; a group that could not run (its member role refused, its
@@ -14,11 +14,11 @@ from typing import Any
 
 from chalicelib.adapters.log import logger
 from chalicelib.events.coalesce import Batch, RecordOutcome, coalesce
-from chalicelib.events.dispatch import run_routed
 from chalicelib.events.scope import EventError
 from chalicelib.model import ReadError, Report
 from chalicelib.report.metrics import emit_run_metrics
 from chalicelib.rules.partitions import partition_of
+from chalicelib.runtime.dispatch import run_routed
 from chalicelib.runtime.entry import _account_of, _region_of, clients_for, response_of, time_budget
 from chalicelib.settings import Settings, load_settings
 
