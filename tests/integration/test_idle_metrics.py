@@ -65,10 +65,17 @@ def test_daily_values_land_in_their_day_and_missing_days_stay_none(clients, clou
 def test_queries_are_packed_500_a_call_across_instances(clients):
     # GIVEN 400 instances: 1,200 queries WHEN read THEN ceil(1200 / 500) = 3 calls, none per instance
     ids = [f"i-{n:017x}" for n in range(400)]
-    read = read_daily_usage(clients.get("cloudwatch"), ids, NOW, 14)
+    client = clients.get("cloudwatch")
+    sizes: list[int] = []
+    client.meta.events.register(
+        "provide-client-params.cloudwatch.GetMetricData",
+        lambda params, **_: sizes.append(len(params["MetricDataQueries"])),
+    )
+    read = read_daily_usage(client, ids, NOW, 14)
     assert clients.counter.snapshot() == {"cloudwatch:GetMetricData": 3}
+    # each request is as full as the API allows, the last holds the rest
+    assert sizes == [MAX_QUERIES_PER_CALL, MAX_QUERIES_PER_CALL, 1200 - 2 * MAX_QUERIES_PER_CALL] == [500, 500, 200]
     assert len(read.usage) == 400
-    assert MAX_QUERIES_PER_CALL == 500
 
 
 def _result(query_id, values, status="Complete", day_offset=0):
