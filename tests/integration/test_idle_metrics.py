@@ -28,6 +28,30 @@ def _stubbed():
     return client, Stubber(client)
 
 
+class _Queries:
+    """Matches a request's MetricDataQueries: these query ids, about these instances (3 metrics each)."""
+
+    def __init__(self, first: int, count: int, instances: list[str]) -> None:
+        self.ids = [f"q{n}" for n in range(first, first + count)]
+        self.instances = set(instances)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, list):
+            return NotImplemented
+        dims = {d["Value"] for q in other for d in q["MetricStat"]["Metric"]["Dimensions"]}
+        return [q["Id"] for q in other] == self.ids and dims == self.instances
+
+
+def _call(first: int, count: int, instances: list[str]) -> dict:
+    """The GetMetricData request expected for queries q<first>..q<first+count-1>."""
+    return {
+        "MetricDataQueries": _Queries(first, count, instances),
+        "StartTime": START,
+        "EndTime": END,
+        "ScanBy": "TimestampAscending",
+    }
+
+
 def test_window_is_whole_days_ending_at_the_last_whole_hour():
     start, end = usage_window(NOW, 14)
     assert start == datetime(2026, 2, 15, 12, tzinfo=UTC)
@@ -111,6 +135,7 @@ def test_pages_of_one_call_are_joined_by_query_id():
     # WHEN read
     with stub:
         read = read_daily_usage(client, ["i-0aaaaaaaaaaaaaaaa"], NOW, 14)
+    stub.assert_no_pending_responses()
     # THEN both days are there and the final status (Complete) wins
     days = read.usage["i-0aaaaaaaaaaaaaaaa"].days
     assert (days[0].cpu_percent, days[1].cpu_percent) == (5.0, 6.0)
@@ -123,9 +148,11 @@ def test_a_failed_query_leaves_its_instance_unread_not_idle(status):
     # GIVEN the second instance's NetworkOut query failed
     client, stub = _stubbed()
     results = [_result(f"q{n}", [1.0]) for n in range(5)] + [_result("q5", [], status=status)]
-    stub.add_response("get_metric_data", {"MetricDataResults": results}, None)
+    pair = ["i-0aaaaaaaaaaaaaaaa", "i-0bbbbbbbbbbbbbbbb"]
+    stub.add_response("get_metric_data", {"MetricDataResults": results}, _call(0, 6, pair))
     with stub:
-        read = read_daily_usage(client, ["i-0aaaaaaaaaaaaaaaa", "i-0bbbbbbbbbbbbbbbb"], NOW, 14)
+        read = read_daily_usage(client, pair, NOW, 14)
+    stub.assert_no_pending_responses()
     # THEN the first is read, the second is left out (the check calls it not evaluated), and it is said
     assert set(read.usage) == {"i-0aaaaaaaaaaaaaaaa"}
     assert read.failed_ids == {"i-0bbbbbbbbbbbbbbbb"}
@@ -137,10 +164,11 @@ def test_a_failed_call_loses_only_its_own_instances():
     client, stub = _stubbed()
     ids = [f"i-{n:017x}" for n in range(200)]
     first = [_result(f"q{n}", [1.0]) for n in range(500)]
-    stub.add_response("get_metric_data", {"MetricDataResults": first}, None)
-    stub.add_client_error("get_metric_data", "Throttling", "Rate exceeded")
+    stub.add_response("get_metric_data", {"MetricDataResults": first}, _call(0, 500, ids[:167]))
+    stub.add_client_error("get_metric_data", "Throttling", "Rate exceeded", expected_params=_call(500, 100, ids[166:]))
     with stub:
         read = read_daily_usage(client, ids, NOW, 14)
+    stub.assert_no_pending_responses()
     # THEN instances whose three queries all sat in the first call are read; the rest are unread
     assert len(read.usage) == 166  # 500 // 3 whole instances; the 167th straddles both calls
     assert len(read.failed_ids) == 34
@@ -152,9 +180,10 @@ def test_response_messages_are_reported():
     client, stub = _stubbed()
     results = [_result(f"q{n}", [1.0]) for n in range(3)]
     response = {"MetricDataResults": results, "Messages": [{"Code": "MaxDatapointsExceeded", "Value": "cut"}]}
-    stub.add_response("get_metric_data", response, None)
+    stub.add_response("get_metric_data", response, _call(0, 3, ["i-0aaaaaaaaaaaaaaaa"]))
     with stub:
         read = read_daily_usage(client, ["i-0aaaaaaaaaaaaaaaa"], NOW, 14)
+    stub.assert_no_pending_responses()
     assert [e.message for e in read.errors] == ["MaxDatapointsExceeded: cut"]
 
 
@@ -165,9 +194,10 @@ def test_the_usage_facet_is_a_compact_mapping_that_builds_each_instance_on_deman
     results = [_result(f"q{n}", [float(n), float(n) + 0.5], day_offset=12) for n in range(3)]
     results += [_result("q3", [], status="InternalError"), _result("q4", []), _result("q5", [])]
     results += [_result(f"q{n}", []) for n in range(6, 9)]
-    stub.add_response("get_metric_data", {"MetricDataResults": results}, None)
+    stub.add_response("get_metric_data", {"MetricDataResults": results}, _call(0, 9, [a, b, c]))
     with stub:
         read = read_daily_usage(client, [a, b, c], NOW, 14)
+    stub.assert_no_pending_responses()
     usage = read.usage
     # THEN it is a read-only mapping of the readable instances, in the order asked
     assert list(usage) == [a, c] and len(usage) == 2
