@@ -191,7 +191,14 @@ def test_entries_failed_on_awss_side_are_sent_once_more_and_sender_faults_are_re
     url = "https://sqs.us-east-1.amazonaws.com/123456789012/ec2-warden-fanout"
     with Stubber(sqs) as stub:
         # GIVEN entry 1 fails on AWS's side and entry 2 is refused as the sender's fault
-        stub.add_response("send_message_batch", _answer(["0"], [("1", False), ("2", True)]))
+        stub.add_response(
+            "send_message_batch",
+            _answer(["0"], [("1", False), ("2", True)]),
+            {
+                "QueueUrl": url,
+                "Entries": [{"Id": str(n), "MessageBody": body} for n, (_t, body) in enumerate(messages)],
+            },
+        )
         stub.add_response(
             "send_message_batch",
             _answer(["0"], []),
@@ -208,9 +215,18 @@ def test_entries_failed_on_awss_side_are_sent_once_more_and_sender_faults_are_re
 def test_a_refused_send_stops_the_fanout_and_says_what_was_not_attempted():
     sqs = boto3.client("sqs", region_name="us-east-1")
     messages = [(Target("111111111111", f"us-east-{i}"), "{}") for i in range(1, 13)]
+    url = "https://sqs.us-east-1.amazonaws.com/1/q"
+    first_ten = [{"Id": str(n), "MessageBody": body} for n, (_t, body) in enumerate(messages[:10])]
     with Stubber(sqs) as stub:
-        stub.add_client_error("send_message_batch", "AccessDenied", "not authorized", 403)
-        result = send_targets(sqs, "https://sqs.us-east-1.amazonaws.com/1/q", messages)
+        stub.add_client_error(
+            "send_message_batch",
+            "AccessDenied",
+            "not authorized",
+            403,
+            expected_params={"QueueUrl": url, "Entries": first_ten},
+        )
+        result = send_targets(sqs, url, messages)
+        stub.assert_no_pending_responses()
     assert result.sent == [] and len(result.failed) == 12
     assert sum(e.startswith("not attempted after: AccessDenied") for e in result.failed.values()) == 2
 

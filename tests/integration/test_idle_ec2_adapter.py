@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import boto3
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from chalicelib.apply.ec2 import RETRY_BUDGET, Ec2Adapter, stop_idle
 from chalicelib.model import Action, ActionKind, Snapshot
@@ -118,14 +118,22 @@ def test_a_global_refusal_spends_a_bounded_number_of_calls():
     # GIVEN no permission to stop at all, and 300 instances
     client, stub = _stubbed_ec2()
     ids = [f"i-{n:017x}" for n in range(300)]
-    calls = []
-    client.meta.events.register("before-call.ec2.StopInstances", lambda **kw: calls.append(1))
+    calls: list[list[str]] = []
+    client.meta.events.register(
+        "provide-client-params.ec2.StopInstances", lambda params, **_: calls.append(params["InstanceIds"])
+    )
     for _ in range(RETRY_BUDGET + 1):
-        stub.add_client_error("stop_instances", "UnauthorizedOperation", "You are not authorized")
+        stub.add_client_error(
+            "stop_instances", "UnauthorizedOperation", "You are not authorized", expected_params={"InstanceIds": ANY}
+        )
     with stub:
         result = Ec2Adapter(client).stop_instances(ids)
-    # THEN every instance is reported failed, after at most 1 + RETRY_BUDGET calls
-    assert len(calls) <= 1 + RETRY_BUDGET
+    stub.assert_no_pending_responses()
+    # THEN every instance is reported failed, after exactly 1 + RETRY_BUDGET calls: the whole batch,
+    # then halves of the failed requests (the error names no instance), never an id twice in one request
+    assert len(calls) == 1 + RETRY_BUDGET
+    assert calls[0] == ids
+    assert all(len(c) == len(set(c)) and len(c) <= len(ids) // 2 and set(c) <= set(ids) for c in calls[1:])
     assert set(result.failed) == set(ids) and not result.done
     assert any(m.startswith("not attempted") for m in result.failed.values())
 

@@ -65,3 +65,4 @@ def test_a_token_that_comes_back_is_a_pagination_error_not_an_endless_sweep():
     # THEN the read stops with botocore's PaginationError (an AWS error: the snapshot reports it)
     with stub, pytest.raises(PaginationError, match="same NextToken"):
         list(iter_all_instances(client, REGION, None))
+    stub.assert_no_pending_responses()  # it read t1's page twice only to see the loop, then stopped
