@@ -45,6 +45,20 @@ def stubbed() -> tuple[Any, Stubber]:
     return client, Stubber(client)
 
 
+class _ArchivedPassed:
+    """Matches BatchImportFindings' Findings: these ids, each re-imported PASSED and ARCHIVED."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, list):
+            return NotImplemented
+        return sorted(f["Id"] for f in other) == self.ids and all(
+            f["Compliance"]["Status"] == "PASSED" and f["RecordState"] == "ARCHIVED" for f in other
+        )
+
+
 def update_request(ids: list[dict[str, str]]) -> dict[str, Any]:
     return {
         "FindingIdentifiers": ids,
@@ -154,7 +168,11 @@ def test_apply_reports_a_workflow_failure_in_failed_ids_and_skips_triaged_findin
     )
     plan = Plan(findings=(), statuses={}, resolutions=resolutions, actions=(action,))
     client, stub = stubbed()
-    stub.add_response("batch_import_findings", {"FailedCount": 0, "SuccessCount": 3, "FailedFindings": []})
+    stub.add_response(
+        "batch_import_findings",
+        {"FailedCount": 0, "SuccessCount": 3, "FailedFindings": []},
+        {"Findings": _ArchivedPassed(sorted(priors))},
+    )
     # AND Security Hub cannot find f-1 when its workflow is set
     arn = product_arn(builders.ACCOUNT, builders.REGION)
     wanted = [{"Id": "f-0", "ProductArn": arn}, {"Id": "f-1", "ProductArn": arn}]

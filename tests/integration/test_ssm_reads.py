@@ -130,6 +130,11 @@ def test_patch_states_ask_50_ids_a_call_and_read_every_count(ssm):
     assert list(states) == [wanted[0]]  # never scanned: absent, not zero
 
 
+def info_request(wanted):
+    """DescribeInstanceInformation as the reader asks it: these ids (at most 50), 50 a page."""
+    return {"Filters": [{"Key": "InstanceIds", "Values": wanted}], "MaxResults": 50}
+
+
 def running(n):
     return [Instance(i, "running", "123456789012", "us-east-1") for i in ids(n)]
 
@@ -158,7 +163,9 @@ def test_facets_read_patch_states_for_managed_instances_only(ssm):
 
 def test_a_refused_information_read_leaves_both_facets_unread(ssm):
     client, stub = ssm
-    stub.add_client_error("describe_instance_information", "AccessDeniedException", "not allowed")
+    stub.add_client_error(
+        "describe_instance_information", "AccessDeniedException", "not allowed", expected_params=info_request(ids(1))
+    )
     errors = []
     info, states, _ = read_ssm_facets(
         Scope("sweep"), AwsClients("us-east-1", clients={"ssm": client}), running(1), errors
@@ -171,8 +178,15 @@ def test_a_refused_information_read_leaves_both_facets_unread(ssm):
 def test_a_refused_patch_state_read_leaves_that_facet_unread(ssm):
     client, stub = ssm
     (iid,) = ids(1)
-    stub.add_response("describe_instance_information", {"InstanceInformationList": [information(iid)]})
-    stub.add_client_error("describe_instance_patch_states", "ThrottlingException", "slow down")
+    stub.add_response(
+        "describe_instance_information", {"InstanceInformationList": [information(iid)]}, info_request([iid])
+    )
+    stub.add_client_error(
+        "describe_instance_patch_states",
+        "ThrottlingException",
+        "slow down",
+        expected_params={"InstanceIds": [iid], "MaxResults": 50},
+    )
     errors = []
     info, states, _ = read_ssm_facets(
         Scope("sweep"), AwsClients("us-east-1", clients={"ssm": client}), running(1), errors
@@ -190,8 +204,11 @@ def command_scope(status, per_instance, instance_ids):
 
 
 def stub_managed(stub, wanted):
-    stub.add_response("describe_instance_information", {"InstanceInformationList": [information(i) for i in wanted]})
-    stub.add_response("describe_instance_patch_states", {"InstancePatchStates": []})
+    answer = {"InstanceInformationList": [information(i) for i in wanted]}
+    stub.add_response("describe_instance_information", answer, info_request(wanted))
+    stub.add_response(
+        "describe_instance_patch_states", {"InstancePatchStates": []}, {"InstanceIds": wanted, "MaxResults": 50}
+    )
 
 
 def test_a_failed_command_lists_its_invocations_to_tell_which_instances_failed(ssm):
