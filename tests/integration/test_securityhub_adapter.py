@@ -89,6 +89,7 @@ def test_a_retry_that_succeeds_leaves_no_failure():
             "batch_import_findings", {"FailedCount": 0, "SuccessCount": 1, "FailedFindings": []}, {"Findings": findings}
         )
         result = SecurityHubAdapter(client).import_findings(findings)
+        stub.assert_no_pending_responses()  # the retry happened
     assert result.failed == {} and result.imported == [findings[0]["Id"]]
 
 
