@@ -35,10 +35,10 @@ class CheckName(enum.StrEnum):
     """Public check names: users filter and script on these, so they only ever get added."""
 
     PUBLIC_EXPOSURE = "public-exposure"
-    # --- patch loop (issue 4)
+    # --- patch loop
     SSM_UNMANAGED = "ssm-unmanaged"
     PATCH_NONCOMPLIANT = "patch-noncompliant"
-    # Zombie hunting (issue 3)
+    # Zombie hunting
     IDLE = "idle"
     STOPPED_LONG = "stopped-long"
     LAUNCH_HYGIENE = "launch-hygiene"
@@ -55,9 +55,9 @@ class ActionKind(enum.StrEnum):
     IMPORT_FINDINGS = "import-findings"
     RESOLVE_FINDINGS = "resolve-findings"
     NOTIFY_SLACK = "notify-slack"
-    # --- patch loop (issue 4): SendCommand AWS-RunPatchBaseline, then the warden:patch-requested-at tag
+    # --- patch loop: SendCommand AWS-RunPatchBaseline, then the warden:patch-requested-at tag
     PATCH = "patch"
-    # Idle lifecycle in instance tags (issue 3)
+    # Idle lifecycle in instance tags
     MARK_IDLE = "mark-idle"
     UNMARK_IDLE = "unmark-idle"
     STOP_IDLE = "stop-idle"
@@ -335,13 +335,13 @@ class Snapshot:
     # Facets read only when a check needs them. None means "not read"; an instance missing from a
     # read mapping means SSM does not know it (not managed).
     ssm_info: Mapping[str, SsmInstanceInfo] | None = None
-    # --- patch loop (issue 4). patch_states: None = not read; an instance missing = never scanned.
+    # --- patch loop. patch_states: None = not read; an instance missing = never scanned.
     patch_states: Mapping[str, PatchState] | None = None
     # Outcomes of patch commands that the triggering SSM event reported, by instance.
     patch_runs: Mapping[str, PatchRun] = field(default_factory=dict)
     # The run was triggered by a launch (RunInstances or a state change to running).
     is_launch: bool = False
-    # Daily CloudWatch usage of the running instances in scope (issue 3). An instance missing from a
+    # Daily CloudWatch usage of the running instances in scope. An instance missing from a
     # read mapping means its metrics could not be read (not: it has none; that is all-None days).
     usage: Mapping[str, DailyUsage] | None = None
     # What started the run ("sweep", "state:running", a CloudTrail call): a start event unmarks.
@@ -511,7 +511,7 @@ class Report:
     actions: list[ActionOutcome] = field(default_factory=list)
     errors: list[ReadError] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
-    sprawl: dict[str, Any] = field(default_factory=dict)  # idle/marked/stopped census (issue 3)
+    sprawl: dict[str, Any] = field(default_factory=dict)  # idle/marked/stopped census
     # Owners, deadlines, patch compliance, not-evaluated counts for the audit renderers
     # (chalicelib/report/facts.py); not a JSON report key.
     facts: dict[str, Any] = field(default_factory=dict)
@@ -524,7 +524,7 @@ class Report:
     # Estimated monthly totals (rules/cost.py cost_totals); {} when COST_ESTIMATES=off.
     cost: dict[str, Any] = field(default_factory=dict)
     # Exceptions seen in this run: active, ended, the findings they waived, invalid tags
-    # (planning_exceptions.Waivers.to_report); {} when the run saw none.
+    # (plan/exceptions.py Waivers.to_report); {} when the run saw none.
     exceptions: dict[str, Any] = field(default_factory=dict)
 
     @property

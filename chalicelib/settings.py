@@ -90,7 +90,7 @@ class Settings:
     non_production_cidrs: tuple[str, ...] = ()
     required_tags: tuple[str, ...] = ("Owner", "Environment")
     ami_max_age_days: int = 90
-    # --- patch loop (issue 4); it shares environment_tag and production_environments above.
+    # --- patch loop; it shares environment_tag and production_environments above.
     ssm_registration_grace_minutes: int = 30
     patch_scan_max_age_days: int = 7
     patch_operation: str = "Install"
@@ -100,7 +100,7 @@ class Settings:
     patch_max_concurrency: str = "10%"
     patch_max_errors: str = "10%"
     patch_output_s3_bucket: str | None = None
-    # Idle lifecycle (issue 3); defaults reproduce Trusted Advisor's Low Utilization rule, every day.
+    # Idle lifecycle; defaults reproduce Trusted Advisor's Low Utilization rule, every day.
     idle_lookback_days: int = 14
     idle_cpu_percent: float = 10.0
     idle_network_mb: float = 5.0
@@ -112,7 +112,7 @@ class Settings:
     def idle_days_needed(self) -> int:
         return self.idle_lookback_days if self.idle_min_days is None else self.idle_min_days
 
-    # --- organisation-wide fan-out (issue 7)
+    # --- organisation-wide fan-out
     # Account ids to sweep, or (ORGANIZATION,); empty: the function's own account.
     sweep_accounts: tuple[str, ...] = ()
     # Set: the scheduled sweep sends one message per account x region here instead of sweeping.
@@ -124,7 +124,7 @@ class Settings:
     member_role: str = "ec2-warden-member"
     member_reader_role: str = "ec2-warden-member-reader"
     findings_destination: FindingsDestination = FindingsDestination.MEMBER
-    # --- hardening (issue 9): per-instance leases against concurrent duplicate stops and patch runs
+    # --- hardening: per-instance leases against concurrent duplicate stops and patch runs
     lease_table: str | None = None
     # --- who did it: raise a reachability change by root or a console session without MFA one
     # step (planning_actor.py), and tag the instances a RunInstances launched with their launcher.
@@ -188,7 +188,7 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "SLACK_WEBHOOK_URL": ("slack_webhook_url", _parse_secret_url),
         "SLACK_MIN_SEVERITY": ("slack_min_severity", _parse_severity),
         "METRICS_NAMESPACE": ("metrics_namespace", _parse_namespace),
-        # --- patch loop (issue 4)
+        # --- patch loop
         "SSM_REGISTRATION_GRACE_MINUTES": ("ssm_registration_grace_minutes", _int_between(0, 24 * 60)),
         "PATCH_SCAN_MAX_AGE_DAYS": ("patch_scan_max_age_days", _int_between(1, 365)),
         "PATCH_OPERATION": ("patch_operation", _one_of("Install", "Scan")),
@@ -197,14 +197,14 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "PATCH_MAX_CONCURRENCY": ("patch_max_concurrency", _parse_ssm_rate(allow_zero=False)),
         "PATCH_MAX_ERRORS": ("patch_max_errors", _parse_ssm_rate(allow_zero=True)),
         "PATCH_OUTPUT_S3_BUCKET": ("patch_output_s3_bucket", _parse_bucket),
-        # Idle lifecycle (issue 3)
+        # Idle lifecycle
         "IDLE_LOOKBACK_DAYS": ("idle_lookback_days", _int_between(1, MAX_IDLE_LOOKBACK_DAYS)),
         "IDLE_CPU_PERCENT": ("idle_cpu_percent", _float_between(0.0, 100.0)),
         "IDLE_NETWORK_MB": ("idle_network_mb", _float_between(0.0, 1_000_000.0)),
         "IDLE_MIN_DAYS": ("idle_min_days", _int_between(1, MAX_IDLE_LOOKBACK_DAYS)),
         "IDLE_GRACE_HOURS": ("idle_grace_hours", _int_between(1, 24 * 90)),
         "STOPPED_MAX_DAYS": ("stopped_max_days", _int_between(1, 3650)),
-        # --- organisation-wide fan-out (issue 7)
+        # --- organisation-wide fan-out
         "SWEEP_ACCOUNTS": ("sweep_accounts", _parse_sweep_accounts),
         "FANOUT_QUEUE_URL": ("fanout_queue_url", _parse_queue_url),
         "FANOUT_QUEUE_NAME": ("fanout_queue_name", _parse_queue_name),
@@ -223,7 +223,7 @@ def _parsers() -> Mapping[str, tuple[str, Callable[[str, str], Any]]]:
         "NON_PRODUCTION_CIDRS": ("non_production_cidrs", _parse_cidrs),
         "REQUIRED_TAGS": ("required_tags", _parse_tag_keys),
         "AMI_MAX_AGE_DAYS": ("ami_max_age_days", _int_between(1, 3650)),
-        # --- hardening (issue 9)
+        # --- hardening
         "LEASE_TABLE": ("lease_table", _parse_table_name),
         # --- who did it
         "ESCALATE_UNUSUAL_ACTOR": ("escalate_unusual_actor", _parse_switch),

@@ -43,7 +43,7 @@ EC2_CALLS: tuple[str, ...] = (
 # State changes that call for a fresh look at the instance.
 STATES_HANDLED: tuple[str, ...] = ("running",)
 
-# --- patch loop (issue 4): Run Command status events close the loop on patch commands.
+# --- patch loop: Run Command status events close the loop on patch commands.
 SSM_COMMAND_DETAIL_TYPE = "EC2 Command Status-change Notification"
 SSM_INVOCATION_DETAIL_TYPE = "EC2 Command Invocation Status-change Notification"
 PATCH_DOCUMENT = "AWS-RunPatchBaseline"

@@ -63,7 +63,7 @@ def plan_actions(results: Iterable[CheckResult], snapshot: Snapshot, settings: S
                 resolutions=tuple(resolutions),
             )
         )
-    actions.extend(plan_patch_runs(results, snapshot, settings, now))  # patch loop (issue 4)
+    actions.extend(plan_patch_runs(results, snapshot, settings, now))  # patch loop
     actions.extend(plan_idle_lifecycle(results, snapshot, settings, now))
     actions.extend(plan_launch_attribution(snapshot, settings))
     # Slack speaks last (apply defers it too): its messages report what the other actions did.

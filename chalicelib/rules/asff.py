@@ -27,7 +27,7 @@ FINDING_TYPES: Mapping[str, tuple[str, ...]] = {
         "Software and Configuration Checks/AWS Security Best Practices/Network Reachability",
         "Effects/Data Exposure",
     ),
-    # --- patch loop (issue 4)
+    # --- patch loop
     "ssm-unmanaged": ("Software and Configuration Checks/AWS Security Best Practices",),
     "patch-noncompliant": (
         "Software and Configuration Checks/Vulnerabilities",

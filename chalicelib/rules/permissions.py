@@ -19,7 +19,7 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "ec2:DescribeInstances",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeNetworkInterfaces",
-    # Launch hygiene and environment drift (issue 6): AMIs and volumes by distinct id, and the
+    # Launch hygiene and environment drift: AMIs and volumes by distinct id, and the
     # CIDR blocks of non-production VPCs. None takes a resource ARN.
     "ec2:DescribeImages",
     "ec2:DescribeVolumes",
@@ -28,12 +28,12 @@ READ_PERMISSIONS: tuple[str, ...] = (
     "ec2:GetManagedPrefixListEntries",
     "sts:GetCallerIdentity",
     "securityhub:GetFindings",
-    # Patch loop (issue 4): managed instances, patch states, and which invocations of a failed
+    # Patch loop: managed instances, patch states, and which invocations of a failed
     # patch command failed. None of the three takes a resource ARN.
     "ssm:DescribeInstanceInformation",
     "ssm:DescribeInstancePatchStates",
     "ssm:ListCommandInvocations",
-    "cloudwatch:GetMetricData",  # the idle check's daily usage (issue 3); takes no resource ARN
+    "cloudwatch:GetMetricData",  # the idle check's daily usage; takes no resource ARN
 )
 
 # Keyed by ActionKind value. Keys may name a kind before its ActionKind member exists (see
@@ -47,9 +47,9 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         # The webhook URL is a SecureString under /ec2-warden/, encrypted with the key of
         # infra/slack-webhook.yaml (its key policy defers to IAM, hence kms:Decrypt here).
         ActionKind.NOTIFY_SLACK.value: ("ssm:GetParameter", "kms:Decrypt"),
-        # Patch loop (issue 4): SendCommand AWS-RunPatchBaseline, then tag warden:patch-requested-at.
+        # Patch loop: SendCommand AWS-RunPatchBaseline, then tag warden:patch-requested-at.
         ActionKind.PATCH.value: ("ssm:SendCommand", "ec2:CreateTags"),
-        # The idle lifecycle (issue 3), granted in the prod policy under its guard rails (tag keys
+        # The idle lifecycle, granted in the prod policy under its guard rails (tag keys
         # warden:*; stop only with a warden:stop-after tag, never with warden:protect). The stop also
         # re-reads the instances (DescribeInstances, a read) and tags warden:stopped-by.
         ActionKind.MARK_IDLE.value: ("ec2:CreateTags",),
@@ -68,7 +68,7 @@ ACTION_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 
-# Hardening (issue 9): with LEASE_TABLE set, the kinds that must not run twice take a per-instance
+# Hardening: with LEASE_TABLE set, the kinds that must not run twice take a per-instance
 # lease first (chalicelib/apply/lease.py): a conditional PutItem, and a DeleteItem to give it back
 # when the action failed. The table is the home account's and the lease is taken with the
 # function's own identity, so a member role never carries these; the prod policy grants them on

@@ -14,7 +14,7 @@ VOLUME_PAGE_SIZE = 500  # DescribeVolumes' largest page
 
 def read_volumes(ec2: Any, volume_ids: Iterable[str], *, list_all: bool = False) -> dict[str, VolumeInfo]:
     """The wanted volumes. `list_all` (a sweep): page through every volume in the region, 500 a call,
-    and keep the wanted ones: ceil(volumes/500) calls instead of ceil(wanted/200) (bench/, issue 8)."""
+    and keep the wanted ones: ceil(volumes/500) calls instead of ceil(wanted/200) (bench/)."""
     wanted = {v: v for v in volume_ids}  # the instances' id strings, shared rather than copied
     volumes: dict[str, VolumeInfo] = {}
     paginator = ec2.get_paginator("describe_volumes")
