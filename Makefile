@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo lab test lint unit clean package checkov bench browser bench-events iamsim
+.PHONY: demo lab test lint typecheck unit clean package checkov bench browser bench-events iamsim
 
 # `chalice package` needs a region (only to name things) and pip-downloads requirements.txt.
 STAGE ?= prod
@@ -30,7 +30,11 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: lint browser iamsim
+# mypy over chalicelib/ and app.py, strict on the pure layers (config: pyproject.toml [tool.mypy]).
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+test: lint typecheck browser iamsim
 	$(PY) -m pytest -q -m "not slow"
 
 # The HTML report's browser test (tests/e2e/test_report_browser.py) needs headless Chromium: install
@@ -134,4 +138,4 @@ bench-events: $(STAMP)
 		--batch 100 --out build/bench/event_storm.json
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) $(IAMSIM)/node_modules build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BENCH_VENV) $(IAMSIM)/node_modules build .pytest_cache .ruff_cache .mypy_cache

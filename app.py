@@ -5,8 +5,11 @@ its cold start. So the module imports only what registering the handlers needs (
 logger, the event constants); each handler imports the pipeline it runs on its first event, and
 then keeps it (bench/cold_start.py measures both parts)."""
 
+from __future__ import annotations
+
 import functools
 import os
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, ConvertToMiddleware
 
@@ -22,6 +25,9 @@ from chalicelib.events.scope import (
     STATES_HANDLED,
 )
 from chalicelib.runtime.tracing import tracing_enabled
+
+if TYPE_CHECKING:
+    from chalice.app import CloudWatchEvent, SQSEvent
 
 # configure_logs=False: Chalice would add a plain stdout handler to the "ec2-warden" logger, which is
 # also Powertools' logger, and every line would be printed twice.
@@ -73,7 +79,7 @@ def _direct(pattern: dict, name: str):
     },
     name="on_ec2_api_call",
 )
-def on_ec2_api_call(event):
+def on_ec2_api_call(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.runtime.entry import handle_event
 
     return handle_event(event.to_dict(), event.context)
@@ -87,7 +93,7 @@ def on_ec2_api_call(event):
     },
     name="on_instance_state_change",
 )
-def on_instance_state_change(event):
+def on_instance_state_change(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.runtime.entry import handle_event
 
     return handle_event(event.to_dict(), event.context)
@@ -102,14 +108,14 @@ def on_instance_state_change(event):
     },
     name="on_patch_command",
 )
-def on_patch_command(event):
+def on_patch_command(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.runtime.entry import handle_event
 
     return handle_event(event.to_dict(), event.context)
 
 
 @app.schedule(SWEEP_SCHEDULE, name="sweep")
-def sweep(event):
+def sweep(event: CloudWatchEvent) -> dict[str, Any]:
     # Sweeps its own account and region, or, with FANOUT_QUEUE_URL set, sends one message per
     # account x region to the fan-out queue for sweep_worker.
     from chalicelib.fanout.worker import handle_scheduled_sweep
@@ -121,7 +127,7 @@ def sweep(event):
 # 1,000-instance sweep fits the 300 s timeout with room. Partial batch responses: see
 # chalicelib/fanout/worker.py and docs/DEPLOY.md (Chalice cannot set ReportBatchItemFailures).
 @app.on_sqs_message(queue=FANOUT_QUEUE_NAME, batch_size=1, maximum_concurrency=20, name="sweep_worker")
-def sweep_worker(event):
+def sweep_worker(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.fanout.worker import handle_sweep_messages
 
     return handle_sweep_messages([record.to_dict() for record in event], event.context)

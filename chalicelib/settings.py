@@ -555,19 +555,6 @@ def _parse_table_name(var: str, raw: str) -> str:
     return raw
 
 
-def _parse_tag_key(var: str, raw: str) -> str:
-    if len(raw) > 128 or raw.lower().startswith("aws:"):
-        raise SettingsError(f"{var}={raw!r} is not a usable tag key (at most 128 characters, not aws:)")
-    return raw
-
-
-def _parse_lower_list(var: str, raw: str) -> tuple[str, ...]:
-    values = tuple(dict.fromkeys(v.lower() for v in _split(raw)))
-    if not values:
-        raise SettingsError(f"{var} is set but lists no value")
-    return values
-
-
 def _one_of(*allowed: str) -> Callable[[str, str], str]:
     """Case-insensitive on the way in, AWS's spelling on the way out."""
 

@@ -76,7 +76,7 @@ def drift_gaps(
             Gap(
                 "non-production-in-production",
                 Severity.HIGH,
-                "lab VM in production" if claim.value.lower() == "lab" else f"{claim.value} VM in production",
+                "lab VM in production" if (claim.value or "").lower() == "lab" else f"{claim.value} VM in production",
                 f"{tag} but it runs in production: {placement.reason}",
                 "Move the workload to a non-production network, or promote it properly: re-tag it as "
                 "production and bring it to the production baseline.",
@@ -195,7 +195,7 @@ def _overlaps(cidr: str, networks: Iterable[tuple[Network, str]]) -> list[tuple[
         return []
     if rule.prefixlen == 0:
         return []
-    return [(n, s) for n, s in networks if n.version == rule.version and n.overlaps(rule)]  # type: ignore[arg-type]
+    return [(n, s) for n, s in networks if n.version == rule.version and n.overlaps(rule)]
 
 
 _HEADLINE_ORDER = (

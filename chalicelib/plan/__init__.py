@@ -4,7 +4,7 @@ The plan decides what would be done in any mode; apply carries out only what the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from chalicelib.model import (
@@ -72,7 +72,7 @@ def plan_actions(results: Iterable[CheckResult], snapshot: Snapshot, settings: S
 
 
 def finding_status(
-    finding: Finding, prior: dict[str, PriorFinding] | None, settings: Settings, now: datetime
+    finding: Finding, prior: Mapping[str, PriorFinding] | None, settings: Settings, now: datetime
 ) -> FindingStatus:
     if prior is None:
         return FindingStatus.UNKNOWN

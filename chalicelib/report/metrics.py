@@ -77,8 +77,8 @@ def emit_run_metrics(report: Report, namespace: str, out: TextIO | None = None) 
 
 def _blob(namespace: str, dimensions: dict[str, str], values: dict[str, int]) -> dict[str, Any]:
     provider = AmazonCloudWatchEMFProvider(namespace=namespace, service=SERVICE)
-    for name, value in dimensions.items():
-        provider.add_dimension(name=name, value=value)
-    for name, value in values.items():
-        provider.add_metric(name=name, unit="Count", value=value)
+    for name, dimension in dimensions.items():
+        provider.add_dimension(name=name, value=dimension)
+    for name, count in values.items():
+        provider.add_metric(name=name, unit="Count", value=count)
     return dict(provider.serialize_metric_set())

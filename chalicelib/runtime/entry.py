@@ -117,7 +117,7 @@ def time_budget(context: Any) -> float | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if not callable(remaining):
         return None
-    seconds = remaining() / 1000
+    seconds = float(remaining()) / 1000
     return max(0.0, seconds - min(30.0, 0.2 * seconds + 5.0))
 
 

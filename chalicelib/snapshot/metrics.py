@@ -119,7 +119,12 @@ class UsageTable(Mapping[str, DailyUsage]):
     __slots__ = ("_cpu", "_day_starts", "_index", "_net_in", "_net_out")
 
     def __init__(
-        self, index: dict[str, int], day_starts: tuple[datetime, ...], cpu: array, net_in: array, net_out: array
+        self,
+        index: dict[str, int],
+        day_starts: tuple[datetime, ...],
+        cpu: array[float],
+        net_in: array[float],
+        net_out: array[float],
     ) -> None:
         self._index = index  # instance id -> its row (row * days is its first day in the arrays)
         self._day_starts = day_starts
@@ -150,7 +155,7 @@ class UsageTable(Mapping[str, DailyUsage]):
         return instance_id in self._index
 
 
-def _value(series: array, at: int) -> float | None:
+def _value(series: array[float], at: int) -> float | None:
     found = series[at]
     return None if math.isnan(found) else found
 
