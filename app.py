@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Chalice, ConvertToMiddleware
 
@@ -63,12 +64,16 @@ if EVENT_DELIVERY not in ("direct", "queued"):
     raise ValueError(f"EVENT_DELIVERY={EVENT_DELIVERY!r}: use direct or queued")
 
 
-def _direct(pattern: dict, name: str):
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+
+
+def _direct(pattern: dict[str, Any], name: str) -> Callable[[_Handler], _Handler]:
     """Chalice's EventBridge rule for a handler, unless the stage takes its events through the queue
     (the function stays importable under its name either way)."""
     if EVENT_DELIVERY == "queued":
         return lambda handler: handler
-    return app.on_cw_event(pattern, name=name)
+    register: Callable[[_Handler], _Handler] = app.on_cw_event(pattern, name=name)
+    return register
 
 
 @_direct(
@@ -144,7 +149,7 @@ if EVENT_DELIVERY == "queued":
         maximum_concurrency=5,
         name="on_event_batch",
     )
-    def on_event_batch(event):
+    def on_event_batch(event: SQSEvent) -> dict[str, Any]:
         from chalicelib.runtime.batch_entry import handle_event_batch
 
         return handle_event_batch([record.to_dict() for record in event], event.context)

@@ -6,7 +6,9 @@ finding id to its text, naming the reason, who asked, who approved and the end d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from chalicelib.adapters.clients import AwsClients
 from chalicelib.adapters.securityhub import SecurityHubAdapter
@@ -26,9 +28,7 @@ def set_workflow(action: Action, snapshot: Snapshot, clients: AwsClients, now: d
     hub = SecurityHubAdapter(clients.securityhub)
     failed: dict[str, str] = {}
     for text, ids in sorted(by_note.items()):
-        result = hub.set_workflow_status(
-            [{"Id": i, "ProductArn": arn} for i in ids], status, note=lambda _ids, t=text: t
-        )
+        result = hub.set_workflow_status([{"Id": i, "ProductArn": arn} for i in ids], status, note=_fixed_note(text))
         failed.update(result.failed)
     if not failed:
         return ActionOutcome(action.kind, action.resource_ids, done=True, reason=action.reason)
@@ -41,3 +41,8 @@ def set_workflow(action: Action, snapshot: Snapshot, clients: AwsClients, now: d
         reason=action.reason,
         failed_ids=tuple(sorted(failed)),
     )
+
+
+def _fixed_note(text: str) -> Callable[[Any], str]:
+    """The same note for every finding of one call."""
+    return lambda _ids: text

@@ -30,7 +30,7 @@ def build_parser(prog: str = "ec2-warden") -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's)")
     common.add_argument("--endpoint-url", help="AWS endpoint, e.g. a local moto server (or AWS_ENDPOINT_URL)")
     common.add_argument("--profile", metavar="NAME", help="AWS profile of your config/credentials files")

@@ -30,7 +30,7 @@ def describe_failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, CouldNotFinish):
         return COULD_NOT_FINISH, one_line(f"could not finish: {exc}")
     if isinstance(exc, AWS_ERRORS):
-        return COULD_NOT_FINISH, one_line(f"could not finish: {aws_error_message(exc)}")  # type: ignore[arg-type]
+        return COULD_NOT_FINISH, one_line(f"could not finish: {aws_error_message(exc)}")
     if isinstance(exc, KeyboardInterrupt):
         return 130, "interrupted"
     # The CLI's last edge: a defect of ours is still one line; --verbose prints its traceback.

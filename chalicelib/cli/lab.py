@@ -12,6 +12,6 @@ def run_lab(port: int, out: TextIO) -> int:
 
     serve_lab = load(LAB, "lab")  # moto: a development dependency, never deployed
     try:
-        return serve_lab(port, out)
+        return int(serve_lab(port, out))
     except OSError as exc:  # the port is taken
         raise UsageError(str(exc)) from None

@@ -69,7 +69,7 @@ def bar_chart(
     drawn: list[Row] = []
     y = TOP
     for label, counts in rows:
-        bars = []
+        bars: list[Any] = []
         for key, series_label, css in known:
             value = _count(counts, key)
             if value is None or (skip_zero and value == 0):

@@ -132,8 +132,11 @@ def _sprawl(rows: Sequence[FindingRow], tags_of: Mapping[str, Mapping[str, str]]
     for seen in flags.values():
         for name in ("idle", "marked", "stopped_by_warden", "stopped_long"):
             totals[name] += bool(seen.get(name))
-    order = lambda groups: dict(sorted(groups.items(), key=lambda kv: (-kv[1]["idle"], kv[0])))  # noqa: E731
-    return {**totals, "by_environment": order(by_env), "by_owner": order(by_owner)}
+    return {**totals, "by_environment": _busiest_first(by_env), "by_owner": _busiest_first(by_owner)}
+
+
+def _busiest_first(groups: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    return dict(sorted(groups.items(), key=lambda kv: (-kv[1]["idle"], kv[0])))
 
 
 def _empty() -> dict[str, Any]:

@@ -95,7 +95,8 @@ def _event(row: FindingRow, view: AuditView) -> dict[str, Any]:
         "evidences": [{"name": row.check, "data": dict(row.details)}] if row.details else None,
         "unmapped": {"ec2_warden": {"console_url": row.console_url, "owner": row.owner}},
     }
-    return _drop_none(event)
+    cleaned: dict[str, Any] = _drop_none(event)
+    return cleaned
 
 
 def _drop_none(value: Any) -> Any:

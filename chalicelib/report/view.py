@@ -94,7 +94,7 @@ def view_from_report(report: Report, source: str, now: datetime) -> AuditView:
                 id=f.id,
                 check=f.check.value,
                 severity=f.severity.value,
-                status=report.statuses.get(f.id).value if f.id in report.statuses else "unknown",
+                status=report.statuses[f.id].value if f.id in report.statuses else "unknown",
                 account=f.account,
                 region=f.region,
                 resource_id=f.resource_id,

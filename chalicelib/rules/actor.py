@@ -217,8 +217,8 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 def _text(value: Any, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str):
         return ""
-    value = value.strip()
-    return value[:limit]
+    text: str = value.strip()
+    return text[:limit]
 
 
 def _flag(value: Any) -> bool | None:

@@ -6,6 +6,7 @@ one of them accepts is accepted by all."""
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 ACCOUNT_ID_TEXT = r"\d{12}"
 # us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, eu-isoe-west-1; a trailing letter too, as in
@@ -30,15 +31,15 @@ SUBNET_ID = _resource("subnet")
 INSTANCE_ID_IN_TEXT = re.compile(r"\b" + _RESOURCE_ID_TEXT.format(prefix="i") + r"\b")
 
 
-def is_account_id(value: object) -> bool:
+def is_account_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and ACCOUNT_ID.match(value) is not None
 
 
-def is_region(value: object) -> bool:
+def is_region(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and REGION.match(value) is not None
 
 
-def is_instance_id(value: object) -> bool:
+def is_instance_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and INSTANCE_ID.match(value) is not None
 
 

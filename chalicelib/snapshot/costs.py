@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from chalicelib.adapters.clients import AWS_ERRORS, AwsClients, aws_error_message
 from chalicelib.adapters.log import logger
@@ -102,7 +103,7 @@ def _price_table(
     storage: dict[str, Decimal | None] = {}
     types = sorted({volumes[v].volume_type for i in instances for v in i.volume_ids if v in volumes} - {""})
     for volume_type in types:
-        storage[volume_type] = ask(f"volume {volume_type}", lambda t=volume_type: adapter.storage_gb_month(region, t))
+        storage[volume_type] = ask(f"volume {volume_type}", partial(adapter.storage_gb_month, region, volume_type))
     ipv4 = None
     if any(i.public_ipv4_addresses for i in instances):
         ipv4 = ask("public IPv4", lambda: adapter.public_ipv4_hourly(region))
