@@ -113,7 +113,7 @@ def test_a_packaged_wheel_carries_the_command_and_the_trimmed_models(tmp_path: P
         timeout=300,
         capture_output=True,
     )
-    assert (target / "chalicelib" / "models" / "ec2" / "2016-11-15" / "service-2.json").exists()
+    assert (target / "chalicelib" / "adapters" / "models" / "ec2" / "2016-11-15" / "service-2.json").exists()
     assert (target / "chalicelib" / "cli" / "table.py").exists() and not (target / "app.py").exists()
     entry_points = next(target.glob("ec2_warden-*.dist-info")) / "entry_points.txt"
     assert "ec2-warden = chalicelib.cli:main_exit" in entry_points.read_text()

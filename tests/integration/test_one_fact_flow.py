@@ -25,8 +25,14 @@ from devtools.baseline_fleet import BaselineFleet, legacy_double_findings, seed_
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+
+
 # Judged a little after launch: moto stamps LaunchTime "now" and SSM is judged once it has run a while.
-NOW = datetime.now(UTC) + timedelta(minutes=5)
+# Taken when a test runs, not at import: in a long suite the module is imported many minutes earlier.
+def judged_at() -> datetime:
+    return datetime.now(UTC) + timedelta(minutes=5)
+
+
 # The facts each instance of the fleet has, by the name the owning check gives them.
 EVERY_GAP = {"imdsv1-allowed", "unencrypted-volume", "ssm-unmanaged"}
 TEXT_MARKERS = ("IMDS", "unencrypted", "SSM", "without the warden:public-ok tag", "0.0.0.0/0")
@@ -41,7 +47,7 @@ def facts_of(finding: dict[str, Any]) -> set[str]:
 
 def sweep_json(fleet: BaselineFleet, mode: Mode = Mode.AUDIT) -> dict[str, Any]:
     settings = load_settings(fleet.settings_env(), mode=mode)
-    report = run(sweep_scope(region=REGION), settings, AwsClients(REGION), NOW)
+    report = run(sweep_scope(region=REGION), settings, AwsClients(REGION), judged_at())
     out = io.StringIO()
     write_report_json(report, out)
     return json.loads(out.getvalue())
@@ -111,7 +117,7 @@ def hub_with_old_double_findings():
         ec2 = boto3.client("ec2", region_name=REGION)
         fleet = seed_baseline_fleet(ec2, environment="production")
         hub = boto3.client("securityhub", region_name=REGION)
-        earlier = NOW - timedelta(days=2)
+        earlier = judged_at() - timedelta(days=2)
         old: list[dict[str, Any]] = []
         for name, instance_id in fleet.instances.items():
             raw = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
