@@ -119,32 +119,32 @@ def _provider_for(ssm_client: Any) -> Any:
 
 def _webhook_client(url: str, timeout: int) -> Any:
     # Imported here: slack-sdk costs ~80 ms of cold start, paid only by runs that post.
+    from slack_sdk.webhook import WebhookClient
+
+    return WebhookClient(url=url, timeout=timeout, logger=_SILENT, retry_handlers=slack_retry_handlers())
+
+
+def slack_retry_handlers() -> list[Any]:
+    """slack-sdk retry handlers for every Slack client (webhook and Web API): connection errors,
+    429 honouring Retry-After up to MAX_RETRY_AFTER seconds (a longer wait fails the message), 5xx."""
     from slack_sdk.http_retry.builtin_handlers import (
         ConnectionErrorRetryHandler,
         RateLimitErrorRetryHandler,
         ServerErrorRetryHandler,
     )
-    from slack_sdk.webhook import WebhookClient
 
     class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
-        """Honours Retry-After up to MAX_RETRY_AFTER seconds; a longer wait fails the message."""
-
         def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
             if not super()._can_retry(state=state, request=request, response=response, error=error):
                 return False
             wait = _retry_after(response.headers)
             return wait is None or wait <= MAX_RETRY_AFTER
 
-    return WebhookClient(
-        url=url,
-        timeout=timeout,
-        logger=_SILENT,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
-            BoundedRateLimitRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-            ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
-        ],
-    )
+    return [
+        ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+        BoundedRateLimitRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+    ]
 
 
 def _retry_after(headers: Mapping[str, Any]) -> float | None:

@@ -94,37 +94,13 @@ def _web_client(token: str, base_url: str, timeout: int | None) -> Any:
     # the Retry-After reading and the silenced logger are the webhook's (one definition); imported
     # late because chalicelib.apply imports this module.
     from slack_sdk import WebClient
-    from slack_sdk.http_retry.builtin_handlers import (
-        ConnectionErrorRetryHandler,
-        RateLimitErrorRetryHandler,
-        ServerErrorRetryHandler,
-    )
 
-    from chalicelib.adapters.slack import (
-        _SILENT,
-        CONNECTION_RETRIES,
-        MAX_RETRY_AFTER,
-        RATE_LIMIT_RETRIES,
-        SERVER_ERROR_RETRIES,
-        TIMEOUT,
-        _retry_after,
-    )
-
-    class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
-        def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
-            if not super()._can_retry(state=state, request=request, response=response, error=error):
-                return False
-            wait = _retry_after(response.headers)
-            return wait is None or wait <= MAX_RETRY_AFTER
+    from chalicelib.adapters.slack import _SILENT, TIMEOUT, slack_retry_handlers
 
     return WebClient(
         token=token,
         base_url=base_url,
         timeout=timeout or TIMEOUT,
         logger=_SILENT,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
-            BoundedRateLimitRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-            ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
-        ],
+        retry_handlers=slack_retry_handlers(),
     )

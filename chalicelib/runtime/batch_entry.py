@@ -9,17 +9,13 @@ instances unreadable) fails its own records only."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.adapters.log import logger
 from chalicelib.events.coalesce import Batch, RecordOutcome, coalesce
-from chalicelib.events.scope import EventError
 from chalicelib.model import ReadError, Report
 from chalicelib.report.metrics import emit_run_metrics
-from chalicelib.rules.partitions import partition_of
-from chalicelib.runtime.dispatch import run_routed
-from chalicelib.runtime.entry import _account_of, _region_of, clients_for, response_of, time_budget
+from chalicelib.runtime.entry import response_of, run_scope
 from chalicelib.settings import Settings, load_settings
 
 
@@ -67,22 +63,8 @@ def handle_event_batch(records: Iterable[Mapping[str, Any]], context: Any = None
 
 def _run_group(batch: Batch, index: int, settings: Settings, context: Any) -> Report:
     scope = batch.groups[index].scope
-    own_region = settings.region or _region_of(context)
-    home_region = own_region or scope.region
     try:
-        if home_region is None:
-            raise EventError("the event names no region and AWS_REGION is not set")
-        report = run_routed(
-            scope,
-            settings,
-            home=clients_for(home_region, settings),
-            clients_in=lambda region: clients_for(region, settings),
-            home_account=_account_of(context),
-            own_region=own_region,
-            partition=partition_of(home_region),
-            now=datetime.now(UTC),
-            budget=time_budget(context),
-        )
+        report = run_scope(scope, settings, context)
     except Exception as exc:
         # One account's surprise must not fail the other groups: its records fail (retried, then
         # redriven) and the traceback is in the log.

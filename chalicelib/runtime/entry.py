@@ -42,12 +42,18 @@ def handle_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any
         report.errors.append(ReadError("event", str(exc)))
         emit_run_metrics(report, settings.metrics_namespace)
         return report.to_dict()
+    return _finish(run_scope(scope, settings, context), settings)
+
+
+def run_scope(scope: Scope, settings: Settings, context: Any) -> Report:
+    """Run one event's (or one queued batch group's) scope as Lambda runs it: member accounts'
+    events (ALLOWED_ACCOUNTS) are judged in their account with the member role. EventError when
+    neither the event nor AWS_REGION names a region."""
     own_region = settings.region or _region_of(context)
-    # Member accounts' events (ALLOWED_ACCOUNTS) are judged in their account with the member role.
     home_region = own_region or scope.region
     if home_region is None:
         raise EventError("the event names no region and AWS_REGION is not set")
-    report = run_routed(
+    return run_routed(
         scope,
         settings,
         home=clients_for(home_region, settings),
@@ -58,7 +64,6 @@ def handle_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any
         now=datetime.now(UTC),
         budget=time_budget(context),
     )
-    return _finish(report, settings)
 
 
 def handle_sweep(event: Mapping[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
